@@ -1,0 +1,1 @@
+"""Data capability: safe structured and SQL access to SQLite and PostgreSQL sources."""

@@ -1,0 +1,176 @@
+"""The data capability's handlers: plain async functions from arguments to answers.
+
+This is the seam between the tool adapter (which validates and maps errors) and the domain
+modules (which know nothing of MCP). Each handler picks the source, calls one domain
+function, and shapes its result as text plus structured data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp_workbench.data import query, search, sqlread, writes
+from mcp_workbench.data.models import (
+    CountArgs,
+    CreateTableArgs,
+    DeleteArgs,
+    DescribeArgs,
+    DropTableArgs,
+    InsertArgs,
+    SearchArgs,
+    SelectArgs,
+    SourcesArgs,
+    SqlArgs,
+    TablesArgs,
+    UpdateArgs,
+)
+from mcp_workbench.data.render import json_text, page_text, table_text
+from mcp_workbench.data.schema import SchemaCatalog
+from mcp_workbench.data.sources import SourceRegistry
+from mcp_workbench.platform.tools import Answer
+from mcp_workbench.settings import Settings
+
+MAX_SCHEMA_TABLES = 200
+
+
+class DataService:
+    """Sources, their schema cache, and one handler per operation."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.registry = SourceRegistry(settings)
+        self.catalog = SchemaCatalog()
+
+    async def aclose(self) -> None:
+        await self.registry.aclose()
+
+    # --- data_read ------------------------------------------------------------------------
+
+    async def sources(self, args: SourcesArgs) -> Answer:
+        listed = [source.describe() for source in self.registry.all()]
+        lines = [f"{s['name']}: {s['engine']}{' (read-only)' if s['read_only'] else ''}" for s in listed]
+        return Answer("Data sources:\n" + "\n".join(lines), {"sources": listed})
+
+    async def tables(self, args: TablesArgs) -> Answer:
+        source = self.registry.get(args.source)
+        tables = await self.catalog.tables(source, refresh=True)
+        listed = [{"name": name, "kind": kind} for name, kind in tables.items()]
+        if not listed:
+            text = f"Source '{source.name}' has no tables yet." + (
+                "" if source.read_only else " Create one with data_write operation 'create_table'."
+            )
+        else:
+            text = f"Tables of '{source.name}':\n" + "\n".join(
+                f"{t['name']}{' (view)' if t['kind'] == 'view' else ''}" for t in listed
+            )
+        return Answer(text, {"source": source.name, "tables": listed})
+
+    async def describe(self, args: DescribeArgs) -> Answer:
+        source = self.registry.get(args.source)
+        table = await self.catalog.table(source, args.table)
+        data = {"source": source.name, **table.describe()}
+        rows = [[c.name, c.type, "yes" if c.nullable else "no", c.default, "PK" if c.primary_key else ""] for c in table.columns]
+        text = f"{table.kind.capitalize()} '{table.name}' in '{source.name}':\n" + table_text(
+            ["column", "type", "nullable", "default", "key"], rows
+        )
+        if table.indexes:
+            text += "\nIndexes: " + "; ".join(f"{i['name']}({', '.join(i['columns'] or [])})" for i in table.indexes)
+        if table.foreign_keys:
+            text += "\nForeign keys: " + "; ".join(
+                f"{', '.join(f['columns'])} -> {f['references_table']}({', '.join(f['references_columns'])})"
+                for f in table.foreign_keys
+            )
+        return Answer(text, data)
+
+    async def select(self, args: SelectArgs) -> Answer:
+        source = self.registry.get(args.source)
+        page = await query.select_rows(source, self.catalog, args)
+        return Answer(page_text(page, f"'{args.table}'"), page.to_dict())
+
+    async def count(self, args: CountArgs) -> Answer:
+        source = self.registry.get(args.source)
+        total = await query.count_rows(source, self.catalog, args)
+        suffix = " matching the filters" if args.where else ""
+        return Answer(f"{total} row(s) in '{args.table}'{suffix}.", {"table": args.table, "count": total})
+
+    async def search(self, args: SearchArgs) -> Answer:
+        source = self.registry.get(args.source)
+        found = await search.search(source, self.catalog, args)
+        data = found.to_dict()
+        if not found.hits:
+            text = f"No match for {args.query!r} in {len(found.tables_searched)} table(s)."
+        else:
+            lines = [f"{len(found.hits)} match(es) for {args.query!r}:"]
+            lines += [f"[{hit['table']}] {json_text(hit['row']).replace(chr(10), '')}" for hit in found.hits]
+            text = "\n".join(lines)
+        if found.truncated:
+            text += "\nMore matches exist: narrow the query, name a table, or raise limit."
+        if found.partial_tables:
+            text += f"\nOnly the first rows of {', '.join(found.partial_tables)} were scanned (no full-text index)."
+        return Answer(text, data)
+
+    async def sql(self, args: SqlArgs) -> Answer:
+        source = self.registry.get(args.source)
+        page = await sqlread.run_sql(source, args)
+        return Answer(page_text(page, "the statement", paged_by_offset=False), page.to_dict())
+
+    # --- data_write -----------------------------------------------------------------------
+
+    async def insert(self, args: InsertArgs) -> Answer:
+        return self._write_answer(await writes.insert_rows(self.registry.get(args.source), self.catalog, args))
+
+    async def update(self, args: UpdateArgs) -> Answer:
+        return self._write_answer(await writes.update_rows(self.registry.get(args.source), self.catalog, args))
+
+    async def delete(self, args: DeleteArgs) -> Answer:
+        return self._write_answer(await writes.delete_rows(self.registry.get(args.source), self.catalog, args))
+
+    async def create_table(self, args: CreateTableArgs) -> Answer:
+        return self._write_answer(await writes.create_table(self.registry.get(args.source), self.catalog, args))
+
+    async def drop_table(self, args: DropTableArgs) -> Answer:
+        return self._write_answer(await writes.drop_table(self.registry.get(args.source), self.catalog, args))
+
+    @staticmethod
+    def _write_answer(outcome: writes.WriteOutcome) -> Answer:
+        verb = {
+            "insert": "inserted",
+            "update": "updated",
+            "delete": "deleted",
+            "create_table": "created",
+            "drop_table": "dropped",
+        }[outcome.operation]
+        if outcome.operation in ("create_table", "drop_table"):
+            done = outcome.extra.get("created", outcome.extra.get("dropped", True))
+            if outcome.dry_run:
+                text = f"Dry run: table '{outcome.table}' would be {verb}; nothing was changed."
+            elif done:
+                text = f"Table '{outcome.table}' {verb}."
+            else:
+                text = f"Nothing to do: table '{outcome.table}' {outcome.extra.get('reason')}."
+            if "ddl" in outcome.extra:
+                text += f"\n{outcome.extra['ddl']}"
+            if outcome.extra.get("rows_lost"):
+                text += f"\nRows {'that would be' if outcome.dry_run else ''} lost: {outcome.extra['rows_lost']}."
+        elif outcome.dry_run:
+            text = f"Dry run: {outcome.affected} row(s) in '{outcome.table}' would be {verb}; nothing was changed."
+        else:
+            text = f"{outcome.affected} row(s) {verb} in '{outcome.table}'."
+        return Answer(text, outcome.to_dict())
+
+    # --- resources ------------------------------------------------------------------------
+
+    async def schema_document(self, source_name: str) -> dict[str, Any]:
+        source = self.registry.get(source_name)
+        tables = await self.catalog.tables(source, refresh=True)
+        described = [
+            (await self.catalog.table(source, name)).describe() for name in list(tables)[:MAX_SCHEMA_TABLES]
+        ]
+        return {**source.describe(), "tables": described, "truncated": len(tables) > MAX_SCHEMA_TABLES}
+
+    async def table_document(self, source_name: str, table: str) -> dict[str, Any]:
+        source = self.registry.get(source_name)
+        return {"source": source.name, **(await self.catalog.table(source, table)).describe()}
+
+    async def table_names(self, source_name: str) -> list[str]:
+        source = self.registry.get(source_name)
+        return list(await self.catalog.tables(source))

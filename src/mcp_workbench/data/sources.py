@@ -1,0 +1,315 @@
+"""Named database sources and their pooled async engines.
+
+Engines are created lazily (the first call that needs a source opens it; start-up stays
+fast) and disposed when the server's lifespan ends. Every read runs in a transaction the
+*engine* keeps read-only, whatever the SQL says:
+
+- SQLite: a separate read engine whose connections have ``PRAGMA query_only`` on and an
+  authorizer that refuses writes, ATTACH, non-introspection PRAGMAs and dangerous functions;
+  a read-only source is also opened with ``mode=ro``.
+- PostgreSQL: ``SET TRANSACTION READ ONLY`` at the start of each read transaction.
+
+Both engines get a statement time budget: PostgreSQL's ``statement_timeout``; for SQLite a
+progress handler that interrupts a statement past its deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import time
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from mcp_workbench.data.dberrors import translate_db_errors
+from mcp_workbench.platform.errors import NotFound, ReadOnly
+from mcp_workbench.settings import DataSettings, Settings, SourceSettings
+
+# PRAGMAs SQLAlchemy's reflection issues; everything else is refused on read connections.
+_INTROSPECTION_PRAGMAS = frozenset(
+    {"table_info", "table_xinfo", "index_list", "index_info", "index_xinfo", "foreign_key_list", "table_list"}
+)
+# PRAGMAs that may be read (never set) on read connections; SQLAlchemy reads these on connect.
+_READABLE_PRAGMAS = frozenset({"read_uncommitted", "query_only", "journal_mode", "data_version"})
+_FORBIDDEN_FUNCTIONS = frozenset({"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"})
+_READ_ACTIONS = frozenset(
+    {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
+)
+_PROGRESS_STEPS = 1000
+
+
+class _Deadline:
+    """Mutable per-connection deadline read by the SQLite progress handler (in aiosqlite's thread)."""
+
+    __slots__ = ("at",)
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    def expired(self) -> int:
+        return 1 if self.at is not None and time.monotonic() > self.at else 0
+
+
+def _read_authorizer(action: int, arg1: str | None, arg2: str | None, _db: str | None, _trigger: str | None) -> int:
+    if action == sqlite3.SQLITE_PRAGMA:
+        name = (arg1 or "").lower()
+        if name in _INTROSPECTION_PRAGMAS or (name in _READABLE_PRAGMAS and arg2 is None):
+            return sqlite3.SQLITE_OK
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_FUNCTION:
+        return sqlite3.SQLITE_DENY if (arg2 or "").lower() in _FORBIDDEN_FUNCTIONS else sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_TRANSACTION:
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_UPDATE and arg1 == "sqlite_master":
+        return sqlite3.SQLITE_OK  # SQLite asks this while loading a virtual table's schema; query_only still holds
+    return sqlite3.SQLITE_OK if action in _READ_ACTIONS else sqlite3.SQLITE_DENY
+
+
+def _write_authorizer(action: int, arg1: str | None, arg2: str | None, _db: str | None, _trigger: str | None) -> int:
+    if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in _FORBIDDEN_FUNCTIONS:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+@dataclass
+class Source:
+    """One configured database and its engines."""
+
+    name: str
+    config: SourceSettings
+    limits: DataSettings
+    url: URL = field(init=False)
+    dialect: str = field(init=False)
+    _read: AsyncEngine | None = field(default=None, init=False, repr=False)
+    _write: AsyncEngine | None = field(default=None, init=False, repr=False)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+    # Every SQLite connection opened, so none outlives the source: a call cancelled while a
+    # connection was being checked out can leave one the pool never saw, and its worker
+    # thread would keep the process from exiting.
+    _opened: weakref.WeakSet[aiosqlite.Connection] = field(default_factory=weakref.WeakSet, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        url = make_url(self.config.url)
+        backend = url.get_backend_name()
+        if backend == "sqlite":
+            self.dialect = "sqlite"
+            self.url = url.set(drivername="sqlite+aiosqlite")
+        else:
+            self.dialect = "postgresql"
+            self.url = url.set(drivername="postgresql+asyncpg")
+
+    @property
+    def read_only(self) -> bool:
+        return self.config.read_only
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.url.database or "").expanduser().resolve()
+
+    def sa_dialect(self) -> Dialect:
+        """The SQLAlchemy dialect, for compiling statements without a connection."""
+        return self.url.get_dialect()()
+
+    def describe(self) -> dict[str, Any]:
+        """What a caller may know about the source: no password, no host internals beyond the URL."""
+        shown = self.url.set(drivername=self.dialect)
+        return {
+            "name": self.name,
+            "engine": self.dialect,
+            "read_only": self.read_only,
+            "url": shown.render_as_string(hide_password=True),
+        }
+
+    # --- transactions ---------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction with the statement budget; always rolled back."""
+        engine = await self._engine(write=False)
+        with translate_db_errors(self):
+            async with engine.connect() as conn:
+                await conn.begin()
+                try:
+                    await self._prepare(conn, read_only=True)
+                    yield conn
+                finally:
+                    await self._clear_deadline(conn)
+                    await conn.rollback()
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction: committed if the block succeeds, rolled back otherwise."""
+        if self.read_only:
+            raise ReadOnly(
+                f"source '{self.name}' is read-only",
+                recovery_steps=[
+                    "Use data_read on this source, or write to a source whose read_only is false "
+                    "(see data_read operation 'sources')."
+                ],
+                details={"source": self.name},
+            )
+        engine = await self._engine(write=True)
+        with translate_db_errors(self):
+            async with engine.connect() as conn:
+                await conn.begin()
+                try:
+                    await self._prepare(conn, read_only=False)
+                    yield conn
+                except BaseException:
+                    await self._clear_deadline(conn)
+                    await conn.rollback()
+                    raise
+                else:
+                    await self._clear_deadline(conn)
+                    await conn.commit()
+
+    async def _prepare(self, conn: AsyncConnection, *, read_only: bool) -> None:
+        budget = self.limits.statement_timeout_s
+        if self.dialect == "postgresql":
+            if read_only:
+                await conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            await conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(budget * 1000)}")
+            await conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(budget * 1000)}")
+        else:
+            deadline = await self._deadline_of(conn)
+            deadline.at = time.monotonic() + budget
+
+    async def _clear_deadline(self, conn: AsyncConnection) -> None:
+        if self.dialect == "sqlite" and not conn.closed:
+            (await self._deadline_of(conn)).at = None
+
+    @staticmethod
+    async def _deadline_of(conn: AsyncConnection) -> _Deadline:
+        raw = await conn.get_raw_connection()
+        return raw.driver_connection._workbench_deadline  # type: ignore[union-attr]
+
+    # --- engines --------------------------------------------------------------------------
+
+    async def _engine(self, *, write: bool) -> AsyncEngine:
+        async with self._lock:
+            if write:
+                if self._write is None:
+                    self._write = self._create_engine(write=True)
+                return self._write
+            if self._read is None:
+                self._read = self._create_engine(write=False)
+            return self._read
+
+    def _create_engine(self, *, write: bool) -> AsyncEngine:
+        if self.dialect == "postgresql":
+            # One engine serves both: read-only-ness is per transaction on PostgreSQL.
+            if self._read is not None:
+                return self._read
+            if self._write is not None:
+                return self._write
+            return create_async_engine(
+                self.url,
+                pool_size=self.limits.pool_size,
+                max_overflow=self.limits.pool_size,
+                pool_pre_ping=True,
+                pool_timeout=self.limits.statement_timeout_s,
+                connect_args={
+                    "timeout": min(10.0, self.limits.statement_timeout_s),
+                    "server_settings": {"application_name": "mcp-workbench"},
+                },
+            )
+        return self._create_sqlite_engine(write=write)
+
+    def _create_sqlite_engine(self, *, write: bool) -> AsyncEngine:
+        path = self.sqlite_path
+        read_only_file = self.read_only
+        if not read_only_file:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.is_file():
+            raise NotFound(
+                f"the database file of source '{self.name}' does not exist",
+                recovery_steps=["Ask the operator to fix this source's url in the configuration."],
+                details={"source": self.name},
+            )
+        busy_ms = int(self.limits.statement_timeout_s * 1000)
+
+        async def connect() -> aiosqlite.Connection:
+            target = f"file:{path}?mode=ro" if read_only_file else f"file:{path}"
+            conn = aiosqlite.connect(target, uri=True, isolation_level=None, check_same_thread=False)
+            self._opened.add(conn)
+            await conn
+            deadline = _Deadline()
+            conn._workbench_deadline = deadline  # type: ignore[attr-defined]
+            await conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            if write:
+                await conn.execute("PRAGMA journal_mode = WAL")
+                await conn.set_authorizer(_write_authorizer)
+            else:
+                await conn.execute("PRAGMA query_only = ON")
+                await conn.set_authorizer(_read_authorizer)
+            await conn.set_progress_handler(deadline.expired, _PROGRESS_STEPS)
+            return conn
+
+        engine = create_async_engine("sqlite+aiosqlite://", async_creator=connect)
+        begin = "BEGIN IMMEDIATE" if write else "BEGIN"
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(sync_conn: Any) -> None:  # pysqlite's implicit transactions are off; be explicit
+            sync_conn.exec_driver_sql(begin)
+
+        return engine
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            engines = {id(e): e for e in (self._read, self._write) if e is not None}
+            self._read = self._write = None
+        for engine in engines.values():
+            await engine.dispose()
+        for conn in list(self._opened):
+            if conn._running:  # leaked past the pool: stop its worker thread, waiting briefly
+                stopped = conn.stop()
+                if stopped is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(stopped, timeout=2)
+        self._opened.clear()
+
+
+class SourceRegistry:
+    """All sources of one server, by name."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._sources = {
+            name: Source(name=name, config=config, limits=settings.data)
+            for name, config in settings.sources().items()
+        }
+
+    def names(self) -> list[str]:
+        return list(self._sources)
+
+    def all(self) -> list[Source]:
+        return list(self._sources.values())
+
+    def get(self, name: str) -> Source:
+        try:
+            return self._sources[name]
+        except KeyError:
+            raise NotFound(
+                f"no data source named {name!r}",
+                recovery_steps=[f"Use one of the configured sources: {', '.join(self._sources)}."],
+                details={"source": name, "available": list(self._sources)},
+            ) from None
+
+    def any_writable(self) -> bool:
+        return any(not source.read_only for source in self._sources.values())
+
+    async def aclose(self) -> None:
+        for source in self._sources.values():
+            await source.aclose()

@@ -1,0 +1,196 @@
+"""Classifying caller-written SQL before it runs: one statement, read-only kinds only.
+
+This is the first of two layers; the second is the engine (a read-only transaction, a
+``query_only`` connection), so a statement this parser misjudges still cannot write. The
+checks: exactly one statement; its root is SELECT / set operation / VALUES, or EXPLAIN of
+one; no write, DDL, PRAGMA, ATTACH, COPY or transaction control anywhere in the tree (a
+``WITH x AS (DELETE ...)`` is caught); no ``SELECT ... INTO``; no locking reads; no
+functions that reach the server's files or other sessions.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import Token, TokenType
+
+from mcp_workbench.platform.errors import InvalidInput, PermissionDenied
+
+# sqlglot warns on stderr-bound logging about syntax it drops (e.g. FOR UPDATE); we check
+# those tokens ourselves, so its warnings are noise.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+_DIALECTS = {"sqlite": "sqlite", "postgresql": "postgres"}
+
+_FORBIDDEN_NODES = tuple(
+    cls
+    for name in (
+        "Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "Command", "Pragma",
+        "Attach", "Detach", "Copy", "Set", "Transaction", "Commit", "Rollback", "Use", "Grant",
+        "Revoke", "LoadData", "TruncateTable", "Into", "Lock",
+    )
+    if (cls := getattr(exp, name, None)) is not None
+)  # fmt: skip
+_ALLOWED_ROOTS = tuple(
+    cls for name in ("Select", "SetOperation", "Union", "Intersect", "Except", "Values", "Subquery")
+    if (cls := getattr(exp, name, None)) is not None
+)  # fmt: skip
+FORBIDDEN_FUNCTIONS = frozenset(
+    {
+        # PostgreSQL: server files, large objects, other sessions, configuration, dynamic SQL
+        "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "pg_ls_logdir",
+        "pg_ls_waldir", "pg_ls_tmpdir", "pg_ls_archive_statusdir", "lo_import", "lo_export",
+        "lo_get", "lo_put", "lo_create", "lo_unlink", "lo_from_bytea", "pg_terminate_backend",
+        "pg_cancel_backend", "pg_reload_conf", "pg_rotate_logfile", "set_config",
+        "pg_advisory_lock", "pg_advisory_xact_lock", "pg_try_advisory_lock", "pg_sleep",
+        "pg_sleep_for", "pg_sleep_until", "dblink", "dblink_exec", "dblink_connect",
+        "query_to_xml", "query_to_xml_and_xmlschema", "query_to_xmlschema", "cursor_to_xml",
+        "table_to_xml", "database_to_xml", "schema_to_xml", "pg_file_write", "pg_file_rename",
+        "pg_file_unlink", "pg_logdir_ls", "pg_notify", "txid_current", "pg_current_xact_id",
+        "nextval", "setval", "pg_switch_wal", "pg_create_restore_point",
+        # SQLite: extensions and files
+        "load_extension", "readfile", "writefile", "edit", "fts3_tokenizer",
+    }
+)  # fmt: skip
+# EXPLAIN [QUERY PLAN] [ANALYZE] [VERBOSE] [(option, ...)]: the statement after it is checked.
+_EXPLAIN = re.compile(
+    r"^\s*EXPLAIN(?:\s+QUERY\s+PLAN)?(?:\s+ANALYZE)?(?:\s+VERBOSE)?(?:\s*\([\w\s,]*\))?\s+", re.IGNORECASE
+)
+# Statements refused by their first word, whatever the engine would make of the rest.
+_WRITE_OR_ADMIN_KEYWORDS = frozenset(
+    {"INSERT", "UPDATE", "DELETE", "MERGE", "UPSERT", "REPLACE", "CREATE", "DROP", "ALTER", "TRUNCATE",
+     "PRAGMA", "ATTACH", "DETACH", "COPY", "VACUUM", "REINDEX", "ANALYZE", "BEGIN", "START", "COMMIT",
+     "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "SET", "RESET", "GRANT", "REVOKE", "CALL", "DO", "LOCK",
+     "LISTEN", "NOTIFY", "UNLISTEN", "LOAD", "REFRESH", "CLUSTER", "DISCARD", "PREPARE", "EXECUTE",
+     "DEALLOCATE", "CHECKPOINT", "COMMENT", "SECURITY", "IMPORT", "USE", "SHOW"}
+)  # fmt: skip
+_LOCKING = frozenset({"UPDATE", "SHARE", "NO", "KEY"})
+
+_REFUSE_STEPS = (
+    "data_read 'sql' runs one read-only statement: SELECT, WITH ... SELECT, VALUES, or EXPLAIN of those.",
+    "For changes use data_write (insert, update, delete, create_table, drop_table).",
+)
+
+
+@dataclass(frozen=True)
+class CheckedSql:
+    """A statement that passed the checks, ready for the driver."""
+
+    sql: str  # without a trailing semicolon, placeholders in the driver's style
+    explain: bool  # EXPLAIN output is not wrapped in a row-capping subquery
+    placeholders: int
+
+
+def check_read_only(sql: str, dialect: str) -> CheckedSql:
+    """Return the statement prepared for execution, or raise a WorkbenchError saying why not."""
+    explain = _EXPLAIN.match(sql)
+    prefix = explain.group(0) if explain else ""
+    body = sql[len(prefix) :]
+    read = _DIALECTS[dialect]
+    try:
+        tokens = list(sqlglot.Dialect.get_or_raise(read).tokenize(body))
+    except TokenError as exc:
+        raise _syntax(str(exc)) from None
+    tokens = _strip_trailing_semicolons(tokens)
+    if not tokens:
+        what = "EXPLAIN needs a statement to explain" if explain else "the SQL statement is empty"
+        raise InvalidInput(what, recovery_steps=list(_REFUSE_STEPS))
+    if any(t.token_type == TokenType.SEMICOLON for t in tokens):
+        raise PermissionDenied(
+            "only one SQL statement per call is allowed",
+            recovery_steps=["Send one statement per call, without ';' between statements."],
+        )
+    leading = tokens[0].text.upper()
+    if leading in _WRITE_OR_ADMIN_KEYWORDS:
+        raise PermissionDenied(
+            f"{leading} statements are not allowed in data_read 'sql'",
+            recovery_steps=list(_REFUSE_STEPS),
+            details={"statement": leading},
+        )
+    body = body[tokens[0].start : tokens[-1].end + 1]
+    tokens = list(sqlglot.Dialect.get_or_raise(read).tokenize(body))
+    _refuse_locking(tokens)
+    try:
+        statements = [s for s in sqlglot.parse(body, read=read) if s is not None and not isinstance(s, exp.Semicolon)]
+    except ParseError as exc:
+        raise _syntax(exc.errors[0]["description"] if exc.errors else str(exc)) from None
+    if len(statements) != 1:
+        raise PermissionDenied("only one SQL statement per call is allowed", recovery_steps=list(_REFUSE_STEPS))
+    _refuse_unsafe(statements[0])
+    prepared, count = _placeholders(body, tokens, dialect)
+    return CheckedSql(sql=prefix.lstrip() + prepared, explain=bool(explain), placeholders=count)
+
+
+def _syntax(message: str) -> InvalidInput:
+    return InvalidInput(
+        f"the SQL could not be parsed: {message}",
+        recovery_steps=["Fix the SQL syntax and call again."],
+        details={"reason": message[:300]},
+    )
+
+
+def _strip_trailing_semicolons(tokens: list[Token]) -> list[Token]:
+    while tokens and tokens[-1].token_type == TokenType.SEMICOLON:
+        tokens = tokens[:-1]
+    return tokens
+
+
+def _refuse_locking(tokens: list[Token]) -> None:
+    for current, following in zip(tokens, tokens[1:]):
+        if current.text.upper() == "FOR" and following.text.upper() in _LOCKING:
+            raise PermissionDenied(
+                "locking reads (FOR UPDATE / FOR SHARE) are not allowed",
+                recovery_steps=["Remove the FOR UPDATE/SHARE clause; reads here never lock rows."],
+            )
+
+
+def _refuse_unsafe(statement: exp.Expression) -> None:
+    if not isinstance(statement, _ALLOWED_ROOTS):
+        raise PermissionDenied(
+            f"{statement.key.upper()} statements are not allowed in data_read 'sql'",
+            recovery_steps=list(_REFUSE_STEPS),
+            details={"statement": statement.key.upper()},
+        )
+    for node in statement.walk():
+        if isinstance(node, _FORBIDDEN_NODES):
+            raise PermissionDenied(
+                f"the statement contains {node.key.upper()}, which can change data or the server",
+                recovery_steps=list(_REFUSE_STEPS),
+                details={"found": node.key.upper()},
+            )
+        if isinstance(node, exp.Select) and node.args.get("into") is not None:
+            raise PermissionDenied("SELECT ... INTO creates a table; it is not allowed", recovery_steps=list(_REFUSE_STEPS))
+        if isinstance(node, exp.Func):
+            name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+            if name in FORBIDDEN_FUNCTIONS:
+                raise PermissionDenied(
+                    f"the function {name}() is not allowed",
+                    recovery_steps=["Remove that function; it reaches outside the data (files, sessions, settings)."],
+                    details={"function": name},
+                )
+
+
+def _placeholders(sql: str, tokens: list[Token], dialect: str) -> tuple[str, int]:
+    """Count ``?`` placeholders; on PostgreSQL rewrite them to ``$1, $2, ...`` (asyncpg's style)."""
+    marks = [t for t in tokens if t.token_type == TokenType.PLACEHOLDER and t.text == "?"]
+    dollars = [t for t in tokens if t.token_type == TokenType.PARAMETER or t.text.startswith("$")]
+    if dialect != "postgresql":
+        return sql[: tokens[-1].end + 1], len(marks)
+    if marks and dollars:
+        raise InvalidInput("use either ? or $1-style placeholders, not both", recovery_steps=["Use ? placeholders."])
+    if not marks:
+        numbers = {t.text for t in dollars}
+        return sql[: tokens[-1].end + 1], len(numbers)
+    pieces: list[str] = []
+    cursor = 0
+    for number, mark in enumerate(marks, start=1):
+        pieces.append(sql[cursor : mark.start])
+        pieces.append(f"${number}")
+        cursor = mark.end + 1
+    pieces.append(sql[cursor : tokens[-1].end + 1])
+    return "".join(pieces), len(marks)

@@ -1,0 +1,37 @@
+"""Running one caller-written read-only statement, with a row cap and a byte cap.
+
+The statement is checked by :mod:`sqlguard`, then wrapped as ``SELECT * FROM (<sql>) LIMIT
+n+1`` so the database stops after one row more than the page (EXPLAIN output is small and
+is not wrapped). It runs in the source's read-only transaction with the statement budget.
+"""
+
+from __future__ import annotations
+
+from mcp_workbench.data.models import SqlArgs
+from mcp_workbench.data.query import Page, page_limit, paginate
+from mcp_workbench.data.sources import Source
+from mcp_workbench.data.sqlguard import check_read_only
+from mcp_workbench.platform.errors import InvalidInput
+
+
+async def run_sql(source: Source, args: SqlArgs) -> Page:
+    checked = check_read_only(args.sql, source.dialect)
+    if checked.placeholders != len(args.params):
+        raise InvalidInput(
+            f"the statement has {checked.placeholders} placeholder(s) but {len(args.params)} param(s) were given",
+            recovery_steps=["Give exactly one value in params for each ? in the statement, in order."],
+            details={"placeholders": checked.placeholders, "params": len(args.params)},
+        )
+    limit = page_limit(args.limit, source.limits)
+    statement = checked.sql if checked.explain else f"SELECT * FROM (\n{checked.sql}\n) AS workbench_q LIMIT {limit + 1}"
+    params = tuple(args.params)
+    async with source.reading() as conn:
+        result = await conn.exec_driver_sql(statement, params)
+        columns = list(result.keys())
+        raw_rows = result.fetchmany(limit + 1)
+    page = paginate(columns, raw_rows, limit=limit, offset=0, max_bytes=source.limits.max_result_bytes)
+    page.next_offset = None  # free SQL pages by LIMIT/OFFSET in the statement itself
+    return page
+
+
+

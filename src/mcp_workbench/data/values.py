@@ -1,0 +1,138 @@
+"""Values crossing the JSON ↔ database boundary.
+
+Inbound: JSON scalars are coerced to what the column's type expects (asyncpg refuses a
+string for a DATE column; SQLite would silently store it as text), with a VALIDATION_ERROR
+naming the column when that is impossible. Outbound: database values become JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import decimal
+import json
+import math
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+
+from mcp_workbench.platform.errors import InvalidInput
+
+
+def coerce(value: Any, sa_type: Any, column: str) -> Any:
+    """Turn a JSON scalar into the Python value the column's type binds."""
+    if value is None:
+        return None
+    try:
+        return _coerce(value, sa_type)
+    except (ValueError, TypeError, decimal.InvalidOperation, OverflowError) as exc:
+        type_name = type(sa_type).__name__.lower()
+        raise InvalidInput(
+            f"value {_preview(value)} does not fit column '{column}' ({type_name})",
+            recovery_steps=[f"Give column '{column}' a {_expected(sa_type)} value."],
+            details={"column": column, "column_type": type_name, "reason": str(exc)[:200]},
+        ) from None
+
+
+def _coerce(value: Any, sa_type: Any) -> Any:  # noqa: PLR0911 - one branch per type family
+    if isinstance(sa_type, sa.Boolean):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+            return value.lower() in ("true", "1")
+        raise ValueError("expected a boolean")
+    if isinstance(sa_type, sa.Integer):
+        if isinstance(value, bool):
+            return int(value)
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError("expected an integer")
+        return int(value)
+    if isinstance(sa_type, sa.Numeric) and not isinstance(sa_type, sa.Float):
+        if isinstance(value, bool):
+            raise ValueError("expected a number")
+        number = decimal.Decimal(str(value))
+        if not number.is_finite():
+            raise ValueError("expected a finite number")
+        return number
+    if isinstance(sa_type, sa.Float):
+        if isinstance(value, bool):
+            raise ValueError("expected a number")
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError("expected a finite number")
+        return number
+    if isinstance(sa_type, sa.DateTime):
+        return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(_text(value))
+    if isinstance(sa_type, sa.Date):
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(_text(value))
+    if isinstance(sa_type, sa.Time):
+        return value if isinstance(value, dt.time) else dt.time.fromisoformat(_text(value))
+    if isinstance(sa_type, sa.Uuid):
+        return uuid.UUID(_text(value)) if sa_type.as_uuid else str(uuid.UUID(_text(value)))
+    if isinstance(sa_type, sa.JSON):
+        return json.loads(value) if isinstance(value, str) else value
+    if isinstance(sa_type, sa.LargeBinary):
+        return base64.b64decode(_text(value), validate=True)
+    if isinstance(sa_type, sa.String):
+        if isinstance(value, str):
+            return value
+        return json.dumps(value) if isinstance(value, bool) else str(value)
+    return value
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("expected a string")
+    return value
+
+
+def _expected(sa_type: Any) -> str:
+    for kind, label in (
+        (sa.Boolean, "true/false"),
+        (sa.Integer, "whole-number"),
+        (sa.Numeric, "numeric"),
+        (sa.DateTime, "ISO 8601 date-time ('2024-05-01T12:00:00')"),
+        (sa.Date, "ISO 8601 date ('2024-05-01')"),
+        (sa.Time, "ISO 8601 time ('12:00:00')"),
+        (sa.Uuid, "UUID string"),
+        (sa.LargeBinary, "base64 string"),
+    ):
+        if isinstance(sa_type, kind):
+            return label
+    return "matching"
+
+
+def _preview(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def to_json(value: Any) -> Any:
+    """A database value as JSON: dates as ISO strings, exact decimals as numbers or strings."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            return str(value)
+        if value == value.to_integral_value():
+            return int(value)
+        as_float = float(value)
+        return as_float if decimal.Decimal(repr(as_float)) == value else str(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "base64:" + base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, (list, tuple)):
+        return [to_json(item) for item in value]
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    return str(value)

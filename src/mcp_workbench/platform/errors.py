@@ -1,0 +1,162 @@
+"""The one error tree of mcp-workbench and its one mapping to the wire.
+
+Domain code raises these; nothing below the tool boundary knows MCP. A failed tool call
+becomes a tool result with ``isError: true`` (never a JSON-RPC error: the model can read
+a result and act on it, a protocol error only reaches the user), holding one text content
+with this JSON object::
+
+    {"error": "...", "error_code": "VALIDATION_ERROR", "recovery_steps": ["..."],
+     "retryable": false, "details": {...}, "correlation_id": "..."}
+
+    WorkbenchError
+     ├── InvalidInput        VALIDATION_ERROR   the request is malformed or out of bounds
+     ├── NotFound            NOT_FOUND          a source, table, column, file ... does not exist
+     ├── PermissionDenied    PERMISSION_DENIED  the request is outside what this caller may do
+     ├── ReadOnly            READ_ONLY          a write to something configured read-only
+     ├── RateLimited         RATE_LIMITED       too many calls; details.retry_after_s says when
+     ├── Timeout             TIMEOUT            the work took longer than its budget (retryable)
+     ├── UpstreamError       UPSTREAM_ERROR     a database or remote service failed (retryable)
+     ├── Conflict            CONFLICT           the target already exists / a constraint failed
+     ├── TooLarge            TOO_LARGE          the request or its answer exceeds a size cap
+     └── InternalError       INTERNAL_ERROR     a bug; the message is masked, the log has the trace
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Any
+
+from mcp_types import TextContent
+
+from fastmcp.tools.base import ToolResult
+
+
+class ErrorCode(StrEnum):
+    """The closed set of error codes a tool result can carry (documented in the README)."""
+
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    NOT_FOUND = "NOT_FOUND"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    READ_ONLY = "READ_ONLY"
+    RATE_LIMITED = "RATE_LIMITED"
+    TIMEOUT = "TIMEOUT"
+    UPSTREAM_ERROR = "UPSTREAM_ERROR"
+    CONFLICT = "CONFLICT"
+    TOO_LARGE = "TOO_LARGE"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+class WorkbenchError(Exception):
+    """Base of every error a tool reports to the model.
+
+    ``recovery_steps`` are written for the model: what to do next, not what went wrong.
+    """
+
+    code: ErrorCode = ErrorCode.INTERNAL_ERROR
+    retryable: bool = False
+    default_recovery: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        recovery_steps: list[str] | tuple[str, ...] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.recovery_steps = list(recovery_steps or self.default_recovery)
+        self.details = dict(details or {})
+
+    def to_payload(self, correlation_id: str | None) -> dict[str, Any]:
+        return {
+            "error": self.message,
+            "error_code": str(self.code),
+            "recovery_steps": self.recovery_steps,
+            "retryable": self.retryable,
+            "details": self.details,
+            "correlation_id": correlation_id,
+        }
+
+
+class InvalidInput(WorkbenchError):
+    code = ErrorCode.VALIDATION_ERROR
+    default_recovery = ("Fix the arguments named in details and call again.",)
+
+
+class NotFound(WorkbenchError):
+    code = ErrorCode.NOT_FOUND
+    default_recovery = ("List what exists first, then call again with an existing name.",)
+
+
+class PermissionDenied(WorkbenchError):
+    code = ErrorCode.PERMISSION_DENIED
+    default_recovery = ("This request is not allowed here; do not retry it unchanged.",)
+
+
+class ReadOnly(WorkbenchError):
+    code = ErrorCode.READ_ONLY
+    default_recovery = (
+        "This target is configured read-only; use a writable one (see data_read operation "
+        "'sources').",
+    )
+
+
+class RateLimited(WorkbenchError):
+    code = ErrorCode.RATE_LIMITED
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after_s: float, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.details.setdefault("retry_after_s", retry_after_s)
+        if not self.recovery_steps:
+            self.recovery_steps = [f"Wait {retry_after_s:g} seconds, then call again."]
+
+
+class Timeout(WorkbenchError):
+    code = ErrorCode.TIMEOUT
+    retryable = True
+    default_recovery = (
+        "Narrow the request (add filters, lower the limit) so it finishes within the time budget.",
+        "Retry once; if it times out again, the request is too expensive as written.",
+    )
+
+
+class UpstreamError(WorkbenchError):
+    code = ErrorCode.UPSTREAM_ERROR
+    retryable = True
+    default_recovery = ("Retry in a few seconds; if it keeps failing, tell the user the service is down.",)
+
+
+class Conflict(WorkbenchError):
+    code = ErrorCode.CONFLICT
+    default_recovery = ("Inspect the current state, then change the request so it does not collide.",)
+
+
+class TooLarge(WorkbenchError):
+    code = ErrorCode.TOO_LARGE
+    default_recovery = ("Ask for less at once: lower the limit, select fewer columns, or paginate.",)
+
+
+class InternalError(WorkbenchError):
+    code = ErrorCode.INTERNAL_ERROR
+    default_recovery = (
+        "This is a server bug, not a problem with your request. Retry once; if it repeats, "
+        "report the correlation_id to the server's operator.",
+    )
+
+
+def internal_error() -> InternalError:
+    """The masked stand-in for an unexpected exception: no internals reach the caller."""
+    return InternalError("The server hit an unexpected error while handling this call.")
+
+
+def error_payload(exc: WorkbenchError, correlation_id: str | None) -> dict[str, Any]:
+    return exc.to_payload(correlation_id)
+
+
+def error_result(exc: WorkbenchError, correlation_id: str | None) -> ToolResult:
+    """The one mapping of an error to an MCP tool result."""
+    text = json.dumps(error_payload(exc, correlation_id), ensure_ascii=False, default=str)
+    return ToolResult(content=[TextContent(type="text", text=text)], is_error=True)

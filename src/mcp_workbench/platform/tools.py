@@ -1,0 +1,226 @@
+"""The adapter between MCP and an operation-style ("portmanteau") tool.
+
+A tool such as ``data_read`` groups several operations; each operation is a pydantic model
+with an ``operation: Literal[...]`` tag. Arguments are validated as a discriminated union of
+those models, so every operation gets exactly its own fields and bounds. The *published*
+input schema is flat (one object whose ``operation`` enum picks the shape) because several
+clients reject a top-level ``oneOf``; the union is enforced here instead.
+
+The adapter is also where errors turn into results: a :class:`WorkbenchError` from the
+domain becomes the one error shape, anything else is masked as INTERNAL_ERROR and logged
+with the call's correlation id.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Union
+
+from mcp_types import TextContent, ToolAnnotations
+from pydantic import BaseModel, Field, PrivateAttr, TypeAdapter, ValidationError
+
+from fastmcp.tools.base import Tool, ToolResult
+
+from mcp_workbench.platform.calls import current_call, current_correlation_id
+from mcp_workbench.platform.errors import InvalidInput, WorkbenchError, error_result, internal_error
+
+log = logging.getLogger("mcp_workbench.tools")
+
+
+@dataclass
+class Answer:
+    """A successful tool result: ``text`` for the model to read, ``data`` as structuredContent."""
+
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_tool_result(self) -> ToolResult:
+        return ToolResult(content=[TextContent(type="text", text=self.text)], structured_content=self.data)
+
+
+Handler = Callable[[Any], Awaitable[Answer]]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation of a tool: its argument model and the coroutine that serves it."""
+
+    model: type[BaseModel]
+    handler: Handler
+
+    @property
+    def name(self) -> str:
+        return self.model.model_fields["operation"].annotation.__args__[0]  # type: ignore[union-attr]
+
+
+class OperationTool(Tool):
+    """A tool whose arguments are one of several operation models, told apart by ``operation``."""
+
+    _operations: dict[str, Operation] = PrivateAttr(default_factory=dict)
+    _adapter: TypeAdapter[Any] = PrivateAttr()
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        name: str,
+        title: str,
+        description: str,
+        operations: list[Operation],
+        annotations: ToolAnnotations,
+    ) -> OperationTool:
+        by_name = {op.name: op for op in operations}
+        tool = cls(
+            name=name,
+            title=title,
+            description=description,
+            parameters=flat_schema([op.model for op in operations]),
+            annotations=annotations,
+        )
+        tool._operations = by_name
+        union = Union[tuple(op.model for op in operations)]  # noqa: UP007 - runtime union of classes
+        tool._adapter = TypeAdapter(Annotated[union, Field(discriminator="operation")])
+        return tool
+
+    async def run(self, arguments: dict[str, Any]) -> ToolResult:
+        record = current_call()
+        try:
+            request = self.parse(arguments)
+            answer = await self._operations[request.operation].handler(request)
+            return answer.to_tool_result()
+        except WorkbenchError as exc:
+            if record:
+                record.error_code = str(exc.code)
+            return error_result(exc, current_correlation_id())
+        except Exception:
+            correlation_id = current_correlation_id()
+            if record:
+                record.error_code = "INTERNAL_ERROR"
+            log.exception("unexpected error in tool", extra={"tool": self.name, "correlation_id": correlation_id})
+            return error_result(internal_error(), correlation_id)
+
+    def parse(self, arguments: Mapping[str, Any]) -> Any:
+        """Validate ``arguments`` into the operation's model, or raise :class:`InvalidInput`."""
+        cleaned = {key: value for key, value in arguments.items() if value is not None}
+        operation = cleaned.get("operation")
+        if operation not in self._operations:
+            allowed = sorted(self._operations)
+            raise InvalidInput(
+                f"'operation' must be one of {allowed}, got {operation!r}",
+                recovery_steps=[f"Call {self.name} again with operation set to one of: {', '.join(allowed)}."],
+                details={"field": "operation", "allowed": allowed},
+            )
+        try:
+            return self._adapter.validate_python(cleaned)
+        except ValidationError as exc:
+            raise self._invalid(operation, exc) from None
+
+    def _invalid(self, operation: str, exc: ValidationError) -> InvalidInput:
+        model = self._operations[operation].model
+        accepted = [name for name in model.model_fields if name != "operation"]
+        problems = []
+        for error in exc.errors(include_url=False, include_context=False):
+            loc = [str(part) for part in error["loc"][1:]]  # drop the union tag
+            where = ".".join(loc) or "(arguments)"
+            if error["type"] == "extra_forbidden":
+                message = f"is not an argument of operation '{operation}'"
+            else:
+                message = error["msg"]
+            problems.append({"field": where, "problem": message})
+        summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
+        return InvalidInput(
+            f"invalid arguments for {self.name} operation '{operation}': {summary}",
+            recovery_steps=[
+                f"Operation '{operation}' accepts: {', '.join(accepted) or '(no other arguments)'}.",
+                "Fix the fields listed in details.problems and call again.",
+            ],
+            details={"operation": operation, "problems": problems},
+        )
+
+
+def flat_schema(models: list[type[BaseModel]]) -> dict[str, Any]:
+    """One JSON schema object holding every operation's fields, refs inlined, titles dropped.
+
+    A field shared by several operations must have the same schema in each (checked here,
+    at start-up), so the flat view never lies about a field's type.
+    """
+    properties: dict[str, Any] = {}
+    used_by: dict[str, list[str]] = {}
+    operations: list[tuple[str, str]] = []
+    for model in models:
+        schema = model.model_json_schema()
+        defs = schema.get("$defs", {})
+        op_name = schema["properties"]["operation"]["const"]
+        operations.append((op_name, (model.__doc__ or "").strip().splitlines()[0]))
+        for prop, prop_schema in schema["properties"].items():
+            if prop == "operation":
+                continue
+            clean = _non_null(_strip_titles(_inline_refs(prop_schema, defs)))
+            if prop in properties:
+                if _without_description(properties[prop]) != _without_description(clean):
+                    raise TypeError(f"field {prop!r} has different schemas across operations of one tool")
+                if not properties[prop].get("description") and clean.get("description"):
+                    properties[prop]["description"] = clean["description"]
+            else:
+                properties[prop] = clean
+            used_by.setdefault(prop, []).append(op_name)
+    for prop, ops in used_by.items():
+        if len(ops) < len(models):
+            note = f"(operations: {', '.join(ops)})"
+            description = properties[prop].get("description", "")
+            properties[prop]["description"] = f"{description} {note}".strip()
+    operation_schema = {
+        "type": "string",
+        "enum": [name for name, _ in operations],
+        "description": "What to do: " + "; ".join(f"{name}: {doc}" for name, doc in operations),
+    }
+    return {
+        "type": "object",
+        "properties": {"operation": operation_schema, **properties},
+        "required": ["operation"],
+        "additionalProperties": False,
+    }
+
+
+def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        if "$ref" in node:
+            target = defs[node["$ref"].rsplit("/", 1)[-1]]
+            merged = {**copy.deepcopy(target), **{k: v for k, v in node.items() if k != "$ref"}}
+            return _inline_refs(merged, defs)
+        return {key: _inline_refs(value, defs) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline_refs(item, defs) for item in node]
+    return node
+
+
+def _strip_titles(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: _strip_titles(value)
+            for key, value in node.items()
+            if not (key == "title" and isinstance(value, str))
+        }
+    if isinstance(node, list):
+        return [_strip_titles(item) for item in node]
+    return node
+
+
+def _non_null(node: dict[str, Any]) -> dict[str, Any]:
+    """``X | None = None`` published as plain ``X``: a null argument is treated as absent."""
+    variants = node.get("anyOf")
+    if isinstance(variants, list):
+        others = [v for v in variants if v != {"type": "null"}]
+        if len(others) == 1 and len(others) < len(variants):
+            rest = {k: v for k, v in node.items() if k != "anyOf"}
+            node = {**others[0], **rest}
+    if "default" in node and node["default"] is None:
+        node = {k: v for k, v in node.items() if k != "default"}
+    return node
+
+
+def _without_description(node: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in node.items() if key != "description"}

@@ -1,0 +1,225 @@
+"""One typed settings object for the whole server.
+
+Precedence, lowest to highest: built-in defaults < TOML config file < ``WORKBENCH_*``
+environment < CLI flags. Each capability owns its section (``[data]``, ``[http]``, ...).
+Settings are built once by :func:`load_settings` and passed into ``build_server(settings)``;
+nothing reads a global, so tests build their own.
+
+The config file is ``--config PATH``, else ``$WORKBENCH_CONFIG``, else ``config.toml`` in the
+user config directory if it exists. Nested environment keys use ``__``:
+``WORKBENCH_DATA__MAX_ROWS=500``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+APP_NAME = "mcp-workbench"
+ENV_PREFIX = "WORKBENCH_"
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,62}$"
+WORKSPACE_SOURCE = "workspace"
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key and what is allowed."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class SourceSettings(_Section):
+    """One named database: ``[data.sources.NAME]``."""
+
+    url: str = Field(
+        description="sqlite:///relative/path.db, sqlite:////absolute/path.db, or "
+        "postgresql://user:password@host:port/dbname"
+    )
+    read_only: bool = Field(
+        default=False, description="Refuse every write to this source (data_write answers READ_ONLY)."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _known_engine(cls, url: str) -> str:
+        scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
+        if scheme not in {"sqlite", "postgresql", "postgres"}:
+            raise ValueError(
+                f"unsupported database URL scheme {scheme!r}; allowed: sqlite:///PATH, "
+                "postgresql://USER@HOST/DB"
+            )
+        if scheme == "sqlite" and (":memory:" in url or url.rstrip("/") in {"sqlite:", "sqlite://"}):
+            raise ValueError("an in-memory SQLite database cannot be shared; give a file path")
+        return url
+
+
+class DataSettings(_Section):
+    """``[data]``: the SQL capability."""
+
+    sources: dict[str, SourceSettings] = Field(
+        default_factory=dict,
+        description="Named databases. 'workspace' (a SQLite file in data_dir) exists unless "
+        "overridden here.",
+    )
+    default_limit: int = Field(default=100, ge=1, le=100_000, description="Rows per page when no limit is given.")
+    max_rows: int = Field(default=1000, ge=1, le=100_000, description="Largest page any read may return.")
+    max_result_bytes: int = Field(
+        default=1_000_000, ge=1_000, le=100_000_000, description="Cap on a result's JSON size; the page is cut there."
+    )
+    statement_timeout_s: float = Field(default=15.0, gt=0, le=3600, description="Time budget of one statement.")
+    search_scan_rows: int = Field(
+        default=50_000, ge=100, le=10_000_000, description="Rows a search without a full-text index may scan per table."
+    )
+    search_max_tables: int = Field(default=50, ge=1, le=1000, description="Tables one search across all tables visits.")
+    max_write_rows: int = Field(default=1000, ge=1, le=100_000, description="Rows one insert may carry.")
+    pool_size: int = Field(default=5, ge=1, le=100, description="Connections per PostgreSQL engine.")
+
+    @field_validator("sources")
+    @classmethod
+    def _valid_names(cls, sources: dict[str, SourceSettings]) -> dict[str, SourceSettings]:
+        for name in sources:
+            if not re.match(NAME_PATTERN, name):
+                raise ValueError(f"source name {name!r} must match {NAME_PATTERN}")
+        return sources
+
+
+class HttpSettings(_Section):
+    """``[http]``: the streamable HTTP transport."""
+
+    host: str = Field(default="127.0.0.1", description="Interface to bind; loopback unless told otherwise.")
+    port: int = Field(default=8000, ge=0, le=65535)
+    path: str = Field(default="/mcp", description="Path of the MCP endpoint.")
+    host_origin_protection: bool = Field(
+        default=True, description="Validate Host and Origin headers (DNS-rebinding protection)."
+    )
+    allowed_hosts: list[str] = Field(default_factory=list, description="Extra Host header values to accept.")
+    allowed_origins: list[str] = Field(default_factory=list, description="Extra browser origins to accept.")
+    json_response: bool = Field(default=True, description="Answer with plain JSON instead of SSE when possible.")
+
+    @field_validator("path")
+    @classmethod
+    def _absolute_path(cls, path: str) -> str:
+        if not path.startswith("/"):
+            raise ValueError("must start with '/'")
+        return path
+
+
+class Settings(BaseSettings):
+    """Everything the server can be told. See the README's configuration reference."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)),
+        description="Where the workspace database and other state live.",
+    )
+    transport: Literal["stdio", "http"] = Field(default="stdio", description="How clients connect.")
+    log_level: LogLevel = Field(default="INFO", description="Threshold of the JSON log lines on stderr.")
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    data: DataSettings = Field(default_factory=DataSettings)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # init = CLI flags, then the environment, then the TOML file; defaults come last.
+        return (init_settings, env_settings, _FileSource(settings_cls))
+
+    def sources(self) -> dict[str, SourceSettings]:
+        """Configured sources plus the embedded default ``workspace`` (unless overridden)."""
+        sources = dict(self.data.sources)
+        if WORKSPACE_SOURCE not in sources:
+            path = (self.data_dir / "workspace.db").resolve()
+            sources = {WORKSPACE_SOURCE: SourceSettings(url=f"sqlite:///{path}"), **sources}
+        return sources
+
+
+_file_data: ContextVar[dict[str, Any]] = ContextVar("workbench_config_file_data", default={})
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """The parsed TOML config file, handed over by :func:`load_settings`."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return _file_data.get().get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_file_data.get())
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def resolve_config_path(explicit: Path | None, environ: dict[str, str] | os._Environ[str] = os.environ) -> Path | None:
+    """``--config`` beats ``$WORKBENCH_CONFIG`` beats the default location (used only if present)."""
+    if explicit is not None:
+        return explicit
+    from_env = environ.get(f"{ENV_PREFIX}CONFIG")
+    if from_env:
+        return Path(from_env)
+    default = default_config_path()
+    return default if default.is_file() else None
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+
+
+def load_settings(config_path: Path | None = None, **cli_overrides: Any) -> Settings:
+    """Build the settings from every layer; raise :class:`ConfigError` with a readable message."""
+    path = resolve_config_path(config_path)
+    file_data = read_config_file(path) if path is not None else {}
+    token = _file_data.set(file_data)
+    try:
+        return Settings(**{k: v for k, v in cli_overrides.items() if v is not None})
+    except ValidationError as exc:
+        origin = f" (config file: {path})" if path else ""
+        raise ConfigError(describe_validation_error(exc) + origin) from None
+    finally:
+        _file_data.reset(token)
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    lines = ["invalid configuration:"]
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"  {key}: {message}")
+    return "\n".join(lines)

@@ -1,0 +1,109 @@
+"""Shared fixtures: settings built per test, the server driven through a real fastmcp Client
+in both protocol eras, and data sources on SQLite and on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fastmcp import Client
+
+from mcp_workbench.server import build_server
+from mcp_workbench.settings import Settings, load_settings
+
+pytest_plugins = ["tests.support.postgres"]
+
+ERAS = ["legacy", "auto"]  # handshake era (2025-11-25) and the sessionless 2026-07-28
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's own config file or WORKBENCH_* variables."""
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("WORKBENCH_") and not key.startswith("WORKBENCH_TEST_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
+@pytest.fixture(params=ERAS)
+def era(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        overrides.setdefault("data_dir", tmp_path / "data")
+        return load_settings(None, **overrides)
+
+    return make
+
+
+@dataclass
+class Outcome:
+    """A tool result as the model sees it: the error object, or the structured data."""
+
+    is_error: bool
+    data: dict[str, Any]
+    text: str
+
+    @property
+    def code(self) -> str | None:
+        return self.data.get("error_code") if self.is_error else None
+
+
+class Session:
+    """A connected client with a terse call helper."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    async def call(self, tool: str, **arguments: Any) -> Outcome:
+        result = await self.client.call_tool_mcp(tool, arguments)
+        text = result.content[0].text if result.content else ""
+        if result.is_error:
+            return Outcome(True, json.loads(text), text)
+        return Outcome(False, result.structured_content or {}, text)
+
+    async def ok(self, tool: str, **arguments: Any) -> dict[str, Any]:
+        outcome = await self.call(tool, **arguments)
+        assert not outcome.is_error, outcome.text
+        return outcome.data
+
+    async def error(self, tool: str, code: str, **arguments: Any) -> dict[str, Any]:
+        outcome = await self.call(tool, **arguments)
+        assert outcome.is_error, f"expected {code}, got success: {outcome.text}"
+        assert outcome.code == code, outcome.text
+        return outcome.data
+
+
+@pytest.fixture
+async def connect(era: str) -> AsyncIterator[Callable[[Settings], Any]]:
+    """``async with connect(settings) as session`` — a real client on a fresh server."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def open_session(settings: Settings) -> AsyncIterator[Session]:
+        async with Client(build_server(settings), mode=era) as client:
+            yield Session(client)
+
+    yield open_session
+
+
+@pytest.fixture
+async def session(connect: Callable[[Settings], Any], make_settings: Callable[..., Settings]) -> AsyncIterator[Session]:
+    async with connect(make_settings()) as opened:
+        yield opened

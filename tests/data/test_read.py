@@ -1,0 +1,247 @@
+"""data_read on both engines and both protocol eras: discovery, select, count, search, sql."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tests.conftest import Session
+from tests.data.conftest import NOTES, make_notes
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_sources_lists_the_workspace_with_its_engine(db: Session, engine: str) -> None:
+    data = await db.ok("data_read", operation="sources")
+    [workspace] = data["sources"]
+    assert workspace["name"] == "workspace"
+    assert workspace["engine"] == engine
+    assert workspace["read_only"] is False
+
+
+async def test_a_new_workspace_has_no_tables_and_says_how_to_create_one(db: Session) -> None:
+    outcome = await db.call("data_read", operation="tables")
+    assert outcome.data["tables"] == []
+    assert "create_table" in outcome.text
+
+
+async def test_describe_shows_columns_types_and_primary_key(db: Session) -> None:
+    await make_notes(db)
+    data = await db.ok("data_read", operation="describe", table="notes")
+    assert [c["name"] for c in data["columns"]] == ["id", "title", "body", "score", "day"]
+    assert data["primary_key"] == ["id"]
+    title = next(c for c in data["columns"] if c["name"] == "title")
+    assert title["nullable"] is False
+
+
+async def test_select_returns_all_rows_in_primary_key_order(db: Session) -> None:
+    await make_notes(db)
+    data = await db.ok("data_read", operation="select", table="notes")
+    assert data["columns"] == ["id", "title", "body", "score", "day"]
+    assert [row[0] for row in data["rows"]] == [1, 2, 3, 4]
+    assert data["rows"][0] == [1, "Alpha report", "quarterly numbers for the board", 10, "2024-01-05"]
+    assert data["truncated"] is False and data["next_offset"] is None
+    assert data["row_count"] == 4
+
+
+async def test_select_pages_exactly_with_next_offset(db: Session) -> None:
+    await make_notes(db)
+    first = await db.call("data_read", operation="select", table="notes", columns=["id"], limit=3)
+    assert first.data["rows"] == [[1], [2], [3]]
+    assert first.data["truncated"] is True and first.data["next_offset"] == 3
+    assert "offset=3" in first.text
+    second = await db.ok("data_read", operation="select", table="notes", columns=["id"], limit=3, offset=3)
+    assert second["rows"] == [[4]]
+    assert second["truncated"] is False and second["next_offset"] is None
+
+
+async def test_a_page_that_ends_exactly_at_the_last_row_is_not_truncated(db: Session) -> None:
+    await make_notes(db)
+    data = await db.ok("data_read", operation="select", table="notes", limit=4)
+    assert data["truncated"] is False
+
+
+@pytest.mark.parametrize(
+    ("where", "expected_ids"),
+    [
+        ([{"column": "score", "op": ">=", "value": 20}], [2, 3]),
+        ([{"column": "score", "op": "<", "value": 20}], [1]),
+        ([{"column": "score", "op": "!=", "value": 20}], [1, 3]),
+        ([{"column": "id", "op": "in", "value": [1, 4]}], [1, 4]),
+        ([{"column": "id", "op": "not_in", "value": [1, 4]}], [2, 3]),
+        ([{"column": "title", "op": "like", "value": "%ta%"}], [2, 4]),
+        ([{"column": "body", "op": "is_null"}], [3]),
+        ([{"column": "score", "op": "is_not_null"}, {"column": "score", "op": "<=", "value": 20}], [1, 2]),
+        ([{"column": "day", "op": ">", "value": "2024-02-01"}], [2, 3]),
+        ([{"column": "title", "value": "Beta plan"}], [2]),
+    ],
+)
+async def test_select_filters_with_every_operator(db: Session, where: list[dict], expected_ids: list[int]) -> None:
+    await make_notes(db)
+    data = await db.ok("data_read", operation="select", table="notes", columns=["id"], where=where)
+    assert [row[0] for row in data["rows"]] == expected_ids
+
+
+async def test_select_orders_by_several_columns(db: Session) -> None:
+    await make_notes(db)
+    data = await db.ok(
+        "data_read",
+        operation="select",
+        table="notes",
+        columns=["id"],
+        where=[{"column": "score", "op": "is_not_null"}],
+        order_by=[{"column": "score", "desc": True}, {"column": "id"}],
+    )
+    assert [row[0] for row in data["rows"]] == [3, 2, 1]
+
+
+async def test_count_with_and_without_filters(db: Session) -> None:
+    await make_notes(db)
+    assert (await db.ok("data_read", operation="count", table="notes"))["count"] == 4
+    filtered = await db.ok("data_read", operation="count", table="notes", where=[{"column": "score", "op": ">", "value": 10}])
+    assert filtered["count"] == 2
+
+
+async def test_search_finds_text_case_insensitively_in_one_table(db: Session) -> None:
+    await make_notes(db)
+    data = await db.ok("data_read", operation="search", query="QUARTERLY", table="notes")
+    assert sorted(hit["row"]["id"] for hit in data["hits"]) == [1, 4]
+    assert all(hit["matched_columns"] == ["body"] for hit in data["hits"])
+
+
+async def test_search_treats_like_wildcards_in_the_query_literally(db: Session) -> None:
+    await make_notes(db)
+    data = await db.ok("data_read", operation="search", query="100%", table="notes")
+    assert [hit["row"]["id"] for hit in data["hits"]] == [2]
+    data = await db.ok("data_read", operation="search", query="e_g", table="notes")
+    assert [hit["row"]["id"] for hit in data["hits"]] == [2]  # 'coverage_goal', not 'e?g'
+
+
+async def test_search_across_all_tables_reports_where_it_looked(db: Session) -> None:
+    await make_notes(db)
+    await db.ok(
+        "data_write",
+        operation="create_table",
+        table="people",
+        columns=[{"name": "name", "type": "text"}, {"name": "age", "type": "integer"}],
+    )
+    await db.ok("data_write", operation="insert", table="people", rows=[{"name": "Ann Quarterly", "age": 3}])
+    data = await db.ok("data_read", operation="search", query="quarterly")
+    assert {hit["table"] for hit in data["hits"]} == {"notes", "people"}
+    assert sorted(data["tables_searched"]) == ["notes", "people"]
+
+
+async def test_search_stops_at_the_limit_and_says_so(db: Session) -> None:
+    await make_notes(db)
+    data = await db.ok("data_read", operation="search", query="a", table="notes", limit=2)
+    assert data["hit_count"] == 2 and data["truncated"] is True
+
+
+async def test_search_uses_the_fts5_index_of_an_sqlite_full_text_table(connect, make_settings, tmp_path) -> None:
+    # FTS5 virtual tables exist only on SQLite; the scan path is covered above on both engines.
+    path = tmp_path / "fts.db"
+    settings = make_settings(data={"sources": {"workspace": {"url": f"sqlite:///{path}"}}})
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE VIRTUAL TABLE docs USING fts5(title, body)")
+        conn.executemany("INSERT INTO docs VALUES (?, ?)", [("Intro", "hello search world"), ("Other", "nothing")])
+    async with connect(settings) as session:
+        tables = await session.ok("data_read", operation="tables")
+        assert [t["name"] for t in tables["tables"]] == ["docs"]  # FTS shadow tables are hidden
+        data = await session.ok("data_read", operation="search", query="search world")
+        assert data["methods"] == {"docs": "fts5"}
+        assert [hit["row"]["title"] for hit in data["hits"]] == ["Intro"]
+
+
+async def test_sql_runs_a_read_only_statement_with_bound_params(db: Session) -> None:
+    await make_notes(db)
+    data = await db.ok(
+        "data_read",
+        operation="sql",
+        sql="SELECT title, score FROM notes WHERE score > ? AND title LIKE ? ORDER BY score",
+        params=[10, "%a%"],
+    )
+    assert data["columns"] == ["title", "score"]
+    assert data["rows"] == [["Beta plan", 20], ["Gamma notes", 30]]
+
+
+async def test_sql_with_cte_values_and_explain(db: Session, engine: str) -> None:
+    await make_notes(db)
+    cte = await db.ok(
+        "data_read", operation="sql", sql="WITH s AS (SELECT score FROM notes WHERE score IS NOT NULL) SELECT sum(score) AS total FROM s"
+    )
+    assert cte["rows"] == [[60]]
+    values = await db.ok("data_read", operation="sql", sql="VALUES (1, 'a'), (2, 'b');")
+    assert values["row_count"] == 2
+    explain = "EXPLAIN QUERY PLAN SELECT * FROM notes" if engine == "sqlite" else "EXPLAIN SELECT * FROM notes"
+    plan = await db.ok("data_read", operation="sql", sql=explain)
+    assert plan["row_count"] >= 1
+
+
+async def test_sql_caps_rows_and_flags_truncation(db: Session) -> None:
+    await make_notes(db)
+    data = await db.ok("data_read", operation="sql", sql="SELECT id FROM notes ORDER BY id", limit=2)
+    assert data["rows"] == [[1], [2]] and data["truncated"] is True
+
+
+async def test_results_are_cut_at_the_byte_cap_with_an_exact_next_offset(connect, data_settings) -> None:
+    async with connect(data_settings(max_result_bytes=1000)) as session:
+        await session.ok("data_write", operation="create_table", table="blobs", columns=[{"name": "t", "type": "text"}])
+        await session.ok("data_write", operation="insert", table="blobs", rows=[{"t": "x" * 300} for _ in range(10)])
+        page = await session.ok("data_read", operation="select", table="blobs")
+        assert page["truncated"] is True
+        assert 0 < page["row_count"] < 10
+        assert page["next_offset"] == page["row_count"]
+
+
+async def test_views_are_listed_and_selectable(db: Session, engine: str, workspace_url: str) -> None:
+    await make_notes(db)
+    await _create_view(engine, workspace_url, "CREATE VIEW high AS SELECT id, title FROM notes WHERE score >= 20")
+    tables = await db.ok("data_read", operation="tables")
+    assert {"name": "high", "kind": "view"} in tables["tables"]
+    data = await db.ok("data_read", operation="select", table="high", order_by=[{"column": "id"}])
+    assert data["rows"] == [[2, "Beta plan"], [3, "Gamma notes"]]
+
+
+async def _create_view(engine: str, url: str, ddl: str) -> None:
+    """Views are made by the database owner, outside the tools (data_write has no view DDL)."""
+    if engine == "sqlite":
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            conn.execute(ddl)
+    else:
+        import asyncpg
+
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(ddl)
+        finally:
+            await conn.close()
+
+
+async def test_sql_refuses_ddl(db: Session) -> None:
+    await make_notes(db)
+    await db.error("data_read", "PERMISSION_DENIED", operation="sql", sql="CREATE VIEW v AS SELECT id FROM notes")
+
+
+async def test_values_round_trip_through_insert_and_select(db: Session) -> None:
+    await db.ok(
+        "data_write",
+        operation="create_table",
+        table="kinds",
+        columns=[
+            {"name": "id", "type": "integer", "primary_key": True},
+            {"name": "flag", "type": "boolean"},
+            {"name": "amount", "type": "numeric"},
+            {"name": "ratio", "type": "real"},
+            {"name": "at", "type": "datetime"},
+            {"name": "doc", "type": "json"},
+        ],
+    )
+    row = {"id": 1, "flag": True, "amount": 12.5, "ratio": 0.25, "at": "2024-05-01T12:30:00", "doc": '{"a": 1}'}
+    await db.ok("data_write", operation="insert", table="kinds", rows=[row])
+    data = await db.ok("data_read", operation="select", table="kinds")
+    assert data["rows"] == [[1, True, 12.5, 0.25, "2024-05-01T12:30:00", {"a": 1}]]
+
+
+def test_notes_fixture_is_consistent() -> None:
+    assert len({note["id"] for note in NOTES}) == len(NOTES)

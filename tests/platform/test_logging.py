@@ -1,0 +1,44 @@
+"""Logs are JSON lines on stderr; nothing of ours goes to stdout."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from mcp_workbench.platform.logging import JsonFormatter, configure_logging
+
+
+def test_log_records_become_one_json_object_per_line_with_extras() -> None:
+    record = logging.makeLogRecord({"name": "x", "levelno": logging.INFO, "levelname": "INFO", "msg": "tool call"})
+    record.correlation_id = "abc"
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["msg"] == "tool call" and entry["level"] == "info" and entry["correlation_id"] == "abc"
+
+
+def test_exceptions_are_logged_with_their_trace() -> None:
+    try:
+        raise ValueError("kaput")
+    except ValueError:
+        import sys
+
+        record = logging.makeLogRecord({"msg": "failed", "levelname": "ERROR", "exc_info": sys.exc_info()})
+    entry = json.loads(JsonFormatter().format(record))
+    assert "ValueError: kaput" in entry["exc"]
+
+
+def test_configured_logging_writes_to_stderr_only(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    try:
+        configure_logging("INFO")
+        logging.getLogger("mcp_workbench.test").info("hello", extra={"k": 1})
+        logging.getLogger("fastmcp.test").warning("from fastmcp")
+        captured = capsys.readouterr()
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    assert captured.out == ""
+    lines = [json.loads(line) for line in captured.err.splitlines() if line.startswith("{")]
+    assert {"hello", "from fastmcp"} <= {line["msg"] for line in lines}

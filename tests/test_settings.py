@@ -1,0 +1,122 @@
+"""Configuration layers (defaults < file < environment < CLI) and readable refusals."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mcp_workbench.cli.main import main
+from mcp_workbench.settings import ConfigError, load_settings
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_give_one_workspace_sqlite_source_in_the_data_dir(tmp_path: Path) -> None:
+    settings = load_settings(None, data_dir=tmp_path)
+    sources = settings.sources()
+    assert list(sources) == ["workspace"]
+    assert sources["workspace"].url == f"sqlite:///{(tmp_path / 'workspace.db').resolve()}"
+    assert settings.transport == "stdio"
+    assert (settings.http.host, settings.http.port, settings.http.path) == ("127.0.0.1", 8000, "/mcp")
+    assert settings.http.host_origin_protection is True
+
+
+def test_each_layer_overrides_the_one_below(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = write(
+        tmp_path / "c.toml",
+        '[http]\nport = 9001\nhost = "127.0.0.2"\npath = "/file"\n[data]\nmax_rows = 11\ndefault_limit = 5\n',
+    )
+    from_file = load_settings(config)
+    assert (from_file.http.port, from_file.http.host, from_file.data.max_rows) == (9001, "127.0.0.2", 11)
+
+    monkeypatch.setenv("WORKBENCH_HTTP__PORT", "9002")
+    monkeypatch.setenv("WORKBENCH_DATA__MAX_ROWS", "12")
+    from_env = load_settings(config)
+    assert (from_env.http.port, from_env.http.host, from_env.data.max_rows) == (9002, "127.0.0.2", 12)
+    assert from_env.data.default_limit == 5  # untouched file values survive a nested env override
+
+    from_cli = load_settings(config, http={"port": 9003})
+    assert (from_cli.http.port, from_cli.http.host, from_cli.http.path) == (9003, "127.0.0.2", "/file")
+
+
+def test_config_file_comes_from_workbench_config_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = write(tmp_path / "env.toml", '[data.sources.archive]\nurl = "sqlite:///archive.db"\nread_only = true\n')
+    monkeypatch.setenv("WORKBENCH_CONFIG", str(config))
+    settings = load_settings(None, data_dir=tmp_path)
+    assert list(settings.sources()) == ["workspace", "archive"]
+    assert settings.sources()["archive"].read_only is True
+
+
+def test_the_default_config_location_is_used_when_present(tmp_path: Path) -> None:
+    from mcp_workbench.settings import default_config_path
+
+    path = default_config_path()  # under the test's XDG_CONFIG_HOME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write(path, 'log_level = "debug"\n')
+    assert load_settings(None).log_level == "DEBUG"
+
+
+def test_workbench_data_dir_sets_where_the_workspace_lives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path / "state"))
+    assert load_settings(None).sources()["workspace"].url.endswith("/state/workspace.db")
+
+
+@pytest.mark.parametrize(
+    ("toml", "fragment"),
+    [
+        ("[data]\nmax_rows = 0\n", "data.max_rows: Input should be greater than or equal to 1"),
+        ("[data]\nmax_rowz = 5\n", "data.max_rowz: unknown key"),
+        ('[data.sources.x]\nurl = "mysql://h/db"\n', "data.sources.x.url: unsupported database URL scheme 'mysql'"),
+        ('[data.sources."bad name"]\nurl = "sqlite:///a.db"\n', "must match"),
+        ('[http]\npath = "mcp"\n', "http.path: must start with '/'"),
+        ('transport = "carrier-pigeon"\n', "transport: Input should be 'stdio' or 'http'"),
+        ("[http\n", "is not valid TOML"),
+    ],
+)
+def test_bad_configuration_names_the_key_and_what_is_allowed(tmp_path: Path, toml: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(write(tmp_path / "bad.toml", toml))
+    assert fragment in str(raised.value)
+
+
+def test_a_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "absent.toml")
+
+
+def test_serve_with_a_bad_config_exits_2_with_a_message_and_no_traceback(tmp_path: Path) -> None:
+    config = write(tmp_path / "bad.toml", "[data]\nmax_rows = -5\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mcp_workbench", "serve", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 2
+    assert "data.max_rows" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_cli_flags_reach_the_settings(tmp_path: Path) -> None:
+    from mcp_workbench.cli.main import build_parser, overrides_from
+
+    args = build_parser().parse_args(
+        ["serve", "--transport", "http", "--port", "9100", "--host", "127.0.0.1", "--data-dir", str(tmp_path), "--log-level", "warning"]
+    )
+    settings = load_settings(None, **overrides_from(args))
+    assert settings.transport == "http" and settings.http.port == 9100 and settings.log_level == "WARNING"
+    assert settings.data_dir == tmp_path
+
+
+def test_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith("mcp-workbench ")
