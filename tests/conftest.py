@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from fastmcp import Client
 
 from mcp_workbench.server import build_server

@@ -64,7 +64,10 @@ async def test_server_info_names_mcp_workbench_and_its_version(era: str, make_se
 
 async def test_each_source_has_a_schema_resource(session) -> None:
     await session.ok(
-        "data_write", operation="create_table", table="t", columns=[{"name": "id", "type": "integer", "primary_key": True}]
+        "data_write",
+        operation="create_table",
+        table="t",
+        columns=[{"name": "id", "type": "integer", "primary_key": True}],
     )
     resources = await session.client.list_resources()
     assert [str(r.uri) for r in resources] == ["data://workspace/schema"]
@@ -76,7 +79,10 @@ async def test_each_source_has_a_schema_resource(session) -> None:
 
 async def test_table_description_template(session) -> None:
     await session.ok(
-        "data_write", operation="create_table", table="t", columns=[{"name": "id", "type": "integer", "primary_key": True}]
+        "data_write",
+        operation="create_table",
+        table="t",
+        columns=[{"name": "id", "type": "integer", "primary_key": True}],
     )
     templates = await session.client.list_resource_templates()
     assert [t.uri_template for t in templates] == ["data://{source}/tables/{table}"]

@@ -98,6 +98,7 @@ def test_serve_with_a_bad_config_exits_2_with_a_message_and_no_traceback(tmp_pat
         text=True,
         timeout=60,
         stdin=subprocess.DEVNULL,
+        check=False,
     )
     assert proc.returncode == 2
     assert "data.max_rows" in proc.stderr and "Traceback" not in proc.stderr
@@ -108,7 +109,19 @@ def test_cli_flags_reach_the_settings(tmp_path: Path) -> None:
     from mcp_workbench.cli.main import build_parser, overrides_from
 
     args = build_parser().parse_args(
-        ["serve", "--transport", "http", "--port", "9100", "--host", "127.0.0.1", "--data-dir", str(tmp_path), "--log-level", "warning"]
+        [
+            "serve",
+            "--transport",
+            "http",
+            "--port",
+            "9100",
+            "--host",
+            "127.0.0.1",
+            "--data-dir",
+            str(tmp_path),
+            "--log-level",
+            "warning",
+        ]
     )
     settings = load_settings(None, **overrides_from(args))
     assert settings.transport == "http" and settings.http.port == 9100 and settings.log_level == "WARNING"

@@ -9,13 +9,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import urllib.error
-import urllib.request
 import pytest
-
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 
@@ -37,7 +36,11 @@ async def _agent_session(client: Client) -> None:
     assert names == {"data_read", "data_write"}
     created = await client.call_tool(
         "data_write",
-        {"operation": "create_table", "table": "t", "columns": [{"name": "id", "type": "integer", "primary_key": True}]},
+        {
+            "operation": "create_table",
+            "table": "t",
+            "columns": [{"name": "id", "type": "integer", "primary_key": True}],
+        },
     )
     assert not created.is_error
     await client.call_tool("data_write", {"operation": "insert", "table": "t", "rows": [{"id": 1}, {"id": 2}]})
@@ -60,8 +63,10 @@ def test_stdout_carries_only_protocol_messages_and_logs_go_to_stderr(tmp_path: P
             "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}},
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
         {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
-        {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "data_read", "arguments": {"operation": "tables"}}},
-        {"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "data_read", "arguments": {"operation": "nope"}}},
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "data_read", "arguments": {
+            "operation": "tables"}}},
+        {"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "data_read", "arguments": {
+            "operation": "nope"}}},
     ]  # fmt: skip
     proc = subprocess.Popen(
         SERVE, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path)
@@ -133,7 +138,11 @@ async def test_http_server_serves_an_agent(era: str, http_server: str) -> None:
 
 def test_http_refuses_a_foreign_host_header(http_server: str) -> None:
     body = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
-    headers = {"Host": "evil.example", "Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    headers = {
+        "Host": "evil.example",
+        "Accept": "application/json, text/event-stream",
+        "Content-Type": "application/json",
+    }
     request = urllib.request.Request(http_server, data=json.dumps(body).encode(), headers=headers, method="POST")
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)

@@ -56,8 +56,7 @@ class SourceSettings(_Section):
         scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
         if scheme not in {"sqlite", "postgresql", "postgres"}:
             raise ValueError(
-                f"unsupported database URL scheme {scheme!r}; allowed: sqlite:///PATH, "
-                "postgresql://USER@HOST/DB"
+                f"unsupported database URL scheme {scheme!r}; allowed: sqlite:///PATH, postgresql://USER@HOST/DB"
             )
         if scheme == "sqlite" and (":memory:" in url or url.rstrip("/") in {"sqlite:", "sqlite://"}):
             raise ValueError("an in-memory SQLite database cannot be shared; give a file path")
@@ -69,8 +68,7 @@ class DataSettings(_Section):
 
     sources: dict[str, SourceSettings] = Field(
         default_factory=dict,
-        description="Named databases. 'workspace' (a SQLite file in data_dir) exists unless "
-        "overridden here.",
+        description="Named databases. 'workspace' (a SQLite file in data_dir) exists unless overridden here.",
     )
     default_limit: int = Field(default=100, ge=1, le=100_000, description="Rows per page when no limit is given.")
     max_rows: int = Field(default=1000, ge=1, le=100_000, description="Largest page any read may return.")
@@ -160,17 +158,17 @@ class Settings(BaseSettings):
         return sources
 
 
-_file_data: ContextVar[dict[str, Any]] = ContextVar("workbench_config_file_data", default={})
+_file_data: ContextVar[dict[str, Any] | None] = ContextVar("workbench_config_file_data", default=None)
 
 
 class _FileSource(PydanticBaseSettingsSource):
     """The parsed TOML config file, handed over by :func:`load_settings`."""
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return _file_data.get().get(field_name), field_name, False
+        return (_file_data.get() or {}).get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        return dict(_file_data.get())
+        return dict(_file_data.get() or {})
 
 
 def default_config_path() -> Path:

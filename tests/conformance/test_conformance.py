@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -88,7 +89,19 @@ def _suite_entry_point() -> Path:
 
 @pytest.fixture(scope="module")
 def conformance_cli() -> list[str]:
-    """argv prefix `[node22, .../dist/index.js]`; skips (fails under CI=true) when not installed."""
+    """argv prefix `[node22, .../dist/index.js]`; skips (fails under CI=true) when not installed.
+
+    When the packages are missing but npm is on PATH, they are installed first from the
+    committed lock file, so a plain `uv run pytest` runs the whole suite.
+    """
+    if not NODE_MODULES.is_dir() and shutil.which("npm"):
+        subprocess.run(
+            ["npm", "ci", "--prefix", str(HERE), "--no-audit", "--no-fund", "--loglevel=error"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,  # stdout is pytest's; npm's chatter is not wanted there
+            timeout=600,
+            check=False,
+        )
     if not NODE_MODULES.is_dir():
         _missing(f"{NODE_MODULES} is missing")
     if not NODE.is_file() or not os.access(NODE, os.X_OK):
@@ -191,9 +204,7 @@ def _start_server(tmp: Path) -> _Server:
 
 
 @pytest.fixture(scope="module")
-def server(
-    conformance_cli: list[str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[_Server]:
+def server(conformance_cli: list[str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Server]:
     srv = _start_server(tmp_path_factory.mktemp("conformance-server"))
     try:
         yield srv
@@ -201,9 +212,7 @@ def server(
         srv.stop()
 
 
-def _run_cli(
-    cli: list[str], args: list[str], timeout: float
-) -> subprocess.CompletedProcess[str]:
+def _run_cli(cli: list[str], args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env["NO_COLOR"] = "1"
     env["FORCE_COLOR"] = "0"
@@ -219,11 +228,7 @@ def _run_cli(
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        out = (
-            exc.stdout.decode(errors="replace")
-            if isinstance(exc.stdout, bytes)
-            else exc.stdout
-        )
+        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout
         pytest.fail(
             f"conformance CLI timed out after {timeout:.0f}s: {args}\n{out or ''}",
             pytrace=False,
@@ -248,9 +253,7 @@ def _read_checks(out_dir: Path) -> list[dict]:
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_scenario(
-    scenario: str, conformance_cli: list[str], server: _Server, tmp_path: Path
-) -> None:
+def test_scenario(scenario: str, conformance_cli: list[str], server: _Server, tmp_path: Path) -> None:
     out_dir = tmp_path / "results"
     proc = _run_cli(
         conformance_cli,
@@ -261,8 +264,7 @@ def test_scenario(
     bad = [c for c in checks if c.get("status") in {"FAILURE", "WARNING"}]
     if proc.returncode != 0 or bad or not checks:
         summary = "\n".join(
-            f"  {c.get('status')} {c.get('id')}: {c.get('errorMessage') or c.get('description')}"
-            for c in bad
+            f"  {c.get('status')} {c.get('id')}: {c.get('errorMessage') or c.get('description')}" for c in bad
         )
         pytest.fail(
             f"conformance scenario {scenario!r} failed"
@@ -271,9 +273,7 @@ def test_scenario(
         )
 
 
-def test_active_suite_matches_expected_failures(
-    conformance_cli: list[str], server: _Server
-) -> None:
+def test_active_suite_matches_expected_failures(conformance_cli: list[str], server: _Server) -> None:
     assert EXPECTED_FAILURES.is_file(), f"{EXPECTED_FAILURES} is missing"
     proc = _run_cli(
         conformance_cli,
@@ -283,7 +283,6 @@ def test_active_suite_matches_expected_failures(
     if proc.returncode != 0 or "Baseline check passed" not in proc.stdout:
         pytest.fail(
             "the active conformance suite does not match tests/conformance/expected-failures.yml "
-            "(see 'Unexpected failures' / 'Stale baseline entries' below)\n"
-            + _report(proc, server),
+            "(see 'Unexpected failures' / 'Stale baseline entries' below)\n" + _report(proc, server),
             pytrace=False,
         )

@@ -99,7 +99,9 @@ async def test_select_orders_by_several_columns(db: Session) -> None:
 async def test_count_with_and_without_filters(db: Session) -> None:
     await make_notes(db)
     assert (await db.ok("data_read", operation="count", table="notes"))["count"] == 4
-    filtered = await db.ok("data_read", operation="count", table="notes", where=[{"column": "score", "op": ">", "value": 10}])
+    filtered = await db.ok(
+        "data_read", operation="count", table="notes", where=[{"column": "score", "op": ">", "value": 10}]
+    )
     assert filtered["count"] == 2
 
 
@@ -168,7 +170,9 @@ async def test_sql_runs_a_read_only_statement_with_bound_params(db: Session) -> 
 async def test_sql_with_cte_values_and_explain(db: Session, engine: str) -> None:
     await make_notes(db)
     cte = await db.ok(
-        "data_read", operation="sql", sql="WITH s AS (SELECT score FROM notes WHERE score IS NOT NULL) SELECT sum(score) AS total FROM s"
+        "data_read",
+        operation="sql",
+        sql="WITH s AS (SELECT score FROM notes WHERE score IS NOT NULL) SELECT sum(score) AS total FROM s",
     )
     assert cte["rows"] == [[60]]
     values = await db.ok("data_read", operation="sql", sql="VALUES (1, 'a'), (2, 'b');")
@@ -245,3 +249,27 @@ async def test_values_round_trip_through_insert_and_select(db: Session) -> None:
 
 def test_notes_fixture_is_consistent() -> None:
     assert len({note["id"] for note in NOTES}) == len(NOTES)
+
+
+async def test_search_uses_a_postgresql_tsvector_column_ranked(connect, make_settings, postgres_db_url: str) -> None:
+    # tsvector columns exist only on PostgreSQL; the scan path is covered above on both engines.
+    import asyncpg
+
+    conn = await asyncpg.connect(postgres_db_url)
+    try:
+        await conn.execute(
+            "CREATE TABLE articles (id int PRIMARY KEY, body text, "
+            "tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', body)) STORED)"
+        )
+        await conn.execute("CREATE INDEX articles_tsv ON articles USING gin (tsv)")
+        await conn.executemany(
+            "INSERT INTO articles (id, body) VALUES ($1, $2)",
+            [(1, "Running quarterly reports"), (2, "the report ran once"), (3, "nothing here")],
+        )
+    finally:
+        await conn.close()
+    async with connect(make_settings(data={"sources": {"workspace": {"url": postgres_db_url}}})) as session:
+        data = await session.ok("data_read", operation="search", query="reports", table="articles")
+        assert data["methods"] == {"articles": "tsvector"}
+        assert sorted(hit["row"]["id"] for hit in data["hits"]) == [1, 2]  # stemmed: report/reports
+        assert all("tsv" not in hit["row"] for hit in data["hits"])

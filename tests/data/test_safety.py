@@ -107,7 +107,9 @@ IDENTIFIER_ATTACKS = [
 
 
 @pytest.mark.parametrize("arguments", IDENTIFIER_ATTACKS, ids=lambda a: str(a)[:60])
-async def test_identifiers_that_are_not_in_the_schema_are_not_found(guarded: Session, arguments: dict[str, Any]) -> None:
+async def test_identifiers_that_are_not_in_the_schema_are_not_found(
+    guarded: Session, arguments: dict[str, Any]
+) -> None:
     await guarded.error("data_read", "NOT_FOUND", **arguments)
 
 
@@ -126,7 +128,9 @@ async def test_injection_in_write_values_is_stored_verbatim(db: Session) -> None
     await make_notes(db)
     payload = "'); DROP TABLE notes; --"
     await db.ok("data_write", operation="insert", table="notes", rows=[{"id": 50, "title": payload}])
-    data = await db.ok("data_read", operation="select", table="notes", columns=["title"], where=[{"column": "id", "value": 50}])
+    data = await db.ok(
+        "data_read", operation="select", table="notes", columns=["title"], where=[{"column": "id", "value": 50}]
+    )
     assert data["rows"] == [[payload]]
     assert (await db.ok("data_read", operation="count", table="notes"))["count"] == 5
 
@@ -184,14 +188,20 @@ MALFORMED_WRITES = [
     {"operation": "create_table", "table": "t1; DROP TABLE notes", "columns": [{"name": "a", "type": "text"}]},
     {"operation": "create_table", "table": "t2", "columns": [{"name": "a", "type": "text); DROP TABLE notes; --"}]},
     {"operation": "create_table", "table": "t3", "columns": [{"name": "a b", "type": "text"}]},
-    {"operation": "create_table", "table": "t4", "columns": [{"name": "a", "type": "text"}, {"name": "A", "type": "text"}]},
+    {
+        "operation": "create_table",
+        "table": "t4",
+        "columns": [{"name": "a", "type": "text"}, {"name": "A", "type": "text"}],
+    },
     {"operation": "create_table", "table": "t5", "columns": []},
     {"operation": "select", "table": "notes"},  # a read operation sent to the write tool
 ]
 
 
 @pytest.mark.parametrize("arguments", MALFORMED_WRITES, ids=lambda a: str(a)[:60])
-async def test_malformed_writes_are_validation_errors_and_write_nothing(guarded: Session, arguments: dict[str, Any]) -> None:
+async def test_malformed_writes_are_validation_errors_and_write_nothing(
+    guarded: Session, arguments: dict[str, Any]
+) -> None:
     await guarded.error("data_write", "VALIDATION_ERROR", **arguments)
 
 
@@ -206,7 +216,9 @@ WRONG_NAMES = [
 
 
 @pytest.mark.parametrize("arguments", WRONG_NAMES, ids=lambda a: str(a)[:60])
-async def test_writes_naming_things_that_do_not_exist_are_not_found(guarded: Session, arguments: dict[str, Any]) -> None:
+async def test_writes_naming_things_that_do_not_exist_are_not_found(
+    guarded: Session, arguments: dict[str, Any]
+) -> None:
     error = await guarded.error("data_write", "NOT_FOUND", **arguments)
     assert error["recovery_steps"]
 

@@ -24,7 +24,10 @@ async def test_create_table_then_insert_one_row_returns_its_key(db: Session) -> 
         "data_write",
         operation="create_table",
         table="items",
-        columns=[{"name": "id", "type": "integer", "primary_key": True}, {"name": "name", "type": "text", "nullable": False}],
+        columns=[
+            {"name": "id", "type": "integer", "primary_key": True},
+            {"name": "name", "type": "text", "nullable": False},
+        ],
     )
     assert created["created"] is True and "CREATE TABLE" in created["ddl"]
     inserted = await db.ok("data_write", operation="insert", table="items", rows=[{"name": "first"}])
@@ -43,7 +46,9 @@ async def test_insert_many_rows_with_different_columns_uses_defaults_for_the_res
             {"name": "n", "type": "integer", "default": 7},
         ],
     )
-    result = await db.ok("data_write", operation="insert", table="t", rows=[{"id": 1}, {"id": 2, "status": "done"}, {"id": 3, "n": 1}])
+    result = await db.ok(
+        "data_write", operation="insert", table="t", rows=[{"id": 1}, {"id": 2, "status": "done"}, {"id": 3, "n": 1}]
+    )
     assert result["inserted"] == 3 and sorted(result["inserted_keys"]) == [1, 2, 3]
     rows = (await db.ok("data_read", operation="select", table="t"))["rows"]
     assert rows == [[1, "new", 7], [2, "done", 7], [3, "new", 1]]
@@ -52,7 +57,11 @@ async def test_insert_many_rows_with_different_columns_uses_defaults_for_the_res
 async def test_update_changes_only_matching_rows(db: Session) -> None:
     await make_notes(db)
     result = await db.ok(
-        "data_write", operation="update", table="notes", values={"score": 99}, where=[{"column": "id", "op": "in", "value": [1, 2]}]
+        "data_write",
+        operation="update",
+        table="notes",
+        values={"score": 99},
+        where=[{"column": "id", "op": "in", "value": [1, 2]}],
     )
     assert result["updated"] == 2
     data = await db.ok("data_read", operation="select", table="notes", columns=["id", "score"])
@@ -81,7 +90,12 @@ async def test_dry_runs_report_and_change_nothing(db: Session) -> None:
     await make_notes(db)
     before = await fingerprint(db)
     update = await db.ok(
-        "data_write", operation="update", table="notes", values={"score": 1}, where=[{"column": "id", "op": "<", "value": 3}], dry_run=True
+        "data_write",
+        operation="update",
+        table="notes",
+        values={"score": 1},
+        where=[{"column": "id", "op": "<", "value": 3}],
+        dry_run=True,
     )
     assert update["dry_run"] is True and update["would_update"] == 2 and len(update["sample_before"]) == 2
     delete = await db.ok("data_write", operation="delete", table="notes", all_rows=True, dry_run=True)
@@ -108,10 +122,16 @@ async def test_drop_table_removes_it(db: Session) -> None:
 async def test_if_exists_and_if_not_exists_make_ddl_idempotent(db: Session) -> None:
     await make_notes(db)
     again = await db.ok(
-        "data_write", operation="create_table", table="notes", columns=[{"name": "a", "type": "text"}], if_not_exists=True
+        "data_write",
+        operation="create_table",
+        table="notes",
+        columns=[{"name": "a", "type": "text"}],
+        if_not_exists=True,
     )
     assert again["created"] is False
-    await db.error("data_write", "CONFLICT", operation="create_table", table="notes", columns=[{"name": "a", "type": "text"}])
+    await db.error(
+        "data_write", "CONFLICT", operation="create_table", table="notes", columns=[{"name": "a", "type": "text"}]
+    )
     gone = await db.ok("data_write", operation="drop_table", table="missing", if_exists=True)
     assert gone["dropped"] is False
 
@@ -120,7 +140,11 @@ async def test_a_failing_row_rolls_back_the_whole_insert(db: Session) -> None:
     await make_notes(db)
     before = await fingerprint(db)
     await db.error(
-        "data_write", "CONFLICT", operation="insert", table="notes", rows=[{"id": 10, "title": "new"}, {"id": 1, "title": "dup"}]
+        "data_write",
+        "CONFLICT",
+        operation="insert",
+        table="notes",
+        rows=[{"id": 10, "title": "new"}, {"id": 1, "title": "dup"}],
     )
     await db.error("data_write", "CONFLICT", operation="insert", table="notes", rows=[{"id": 11, "title": None}])
     assert await fingerprint(db) == before
@@ -136,9 +160,13 @@ async def test_writes_to_a_read_only_source_are_refused(
         listed = {s["name"]: s["read_only"] for s in (await session.ok("data_read", operation="sources"))["sources"]}
         assert listed == {"workspace": False, "archive": True}
         before = await fingerprint(session, "archive")
-        await session.error("data_write", "READ_ONLY", operation="delete", source="archive", table="notes", all_rows=True)
+        await session.error(
+            "data_write", "READ_ONLY", operation="delete", source="archive", table="notes", all_rows=True
+        )
         await session.error("data_write", "READ_ONLY", operation="drop_table", source="archive", table="notes")
-        await session.error("data_write", "READ_ONLY", operation="insert", source="archive", table="notes", rows=[{"title": "x"}])
+        await session.error(
+            "data_write", "READ_ONLY", operation="insert", source="archive", table="notes", rows=[{"title": "x"}]
+        )
         assert (await session.ok("data_read", operation="count", source="archive", table="notes"))["count"] == 4
         assert await fingerprint(session, "archive") == before
 

@@ -7,14 +7,13 @@ import logging
 from typing import Literal
 
 import pytest
-from pydantic import BaseModel
-
 from fastmcp import Client, FastMCP
+from mcp_types import ToolAnnotations
+from pydantic import BaseModel
 
 from mcp_workbench.platform.calls import ToolCallMiddleware
 from mcp_workbench.platform.errors import ErrorCode, InvalidInput, RateLimited, WorkbenchError, error_result
 from mcp_workbench.platform.tools import Answer, Operation, OperationTool
-from mcp_types import ToolAnnotations
 
 pytestmark = pytest.mark.anyio
 
@@ -67,12 +66,16 @@ async def test_unexpected_exceptions_are_masked_and_logged_with_the_same_correla
     assert set(payload) == ERROR_KEYS
     assert payload["error_code"] == "INTERNAL_ERROR"
     assert "hunter2" not in result.content[0].text
-    traced = [r for r in caplog.records if getattr(r, "correlation_id", None) == payload["correlation_id"] and r.exc_info]
+    traced = [
+        r for r in caplog.records if getattr(r, "correlation_id", None) == payload["correlation_id"] and r.exc_info
+    ]
     assert traced, "the log has the trace under the caller's correlation id"
     assert "hunter2" in str(traced[0].exc_info[1])
 
 
-async def test_domain_errors_keep_their_code_message_and_recovery_steps(era: str, caplog: pytest.LogCaptureFixture) -> None:
+async def test_domain_errors_keep_their_code_message_and_recovery_steps(
+    era: str, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     async with Client(_server(), mode=era) as client:
         result = await client.call_tool_mcp("faulty", {"operation": "refuse"})

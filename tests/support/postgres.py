@@ -208,9 +208,7 @@ class PostgresServer:
         base_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         if not _NAME_RE.match(database) or not _NAME_RE.match(superuser):
-            raise ValueError(
-                "database and superuser must be simple lower-case identifiers"
-            )
+            raise ValueError("database and superuser must be simple lower-case identifiers")
         self.database = database
         self.superuser = superuser
         self._requested_port = port
@@ -267,9 +265,7 @@ class PostgresServer:
         env = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith("PG")
-            and k not in {"LANG", "LANGUAGE"}
-            and not k.startswith("LC_")
+            if not k.startswith("PG") and k not in {"LANG", "LANGUAGE"} and not k.startswith("LC_")
         }
         env["LC_ALL"] = "C"
         env["LANG"] = "C"
@@ -301,13 +297,10 @@ class PostgresServer:
                 **kwargs,
             )
         except subprocess.TimeoutExpired as exc:
-            raise PostgresError(
-                f"timed out after {timeout}s: {' '.join(argv)}\n{self._log_tail()}"
-            ) from exc
+            raise PostgresError(f"timed out after {timeout}s: {' '.join(argv)}\n{self._log_tail()}") from exc
         if check and proc.returncode != 0:
             raise PostgresError(
-                f"command failed ({proc.returncode}): {' '.join(argv)}\n"
-                f"{proc.stdout}{proc.stderr}\n{self._log_tail()}"
+                f"command failed ({proc.returncode}): {' '.join(argv)}\n{proc.stdout}{proc.stderr}\n{self._log_tail()}"
             )
         return proc
 
@@ -385,9 +378,7 @@ class PostgresServer:
             "logging_collector": "off",
             "log_min_messages": "warning",
         }
-        text = "# written by tests/support/postgres.py\n" + "".join(
-            f"{k} = {v}\n" for k, v in settings.items()
-        )
+        text = "# written by tests/support/postgres.py\n" + "".join(f"{k} = {v}\n" for k, v in settings.items())
         conf.write_text(text, encoding="utf-8")
         if self._os_user is not None:
             os.chown(conf, self._os_user.pw_uid, self._os_user.pw_gid)
@@ -487,9 +478,7 @@ class PostgresServer:
         except subprocess.TimeoutExpired as exc:
             raise PostgresError(f"psql timed out after {timeout}s: {sql}") from exc
         if proc.returncode != 0:
-            raise PostgresError(
-                f"psql failed ({proc.returncode}) running {sql!r}: {proc.stderr.strip()}"
-            )
+            raise PostgresError(f"psql failed ({proc.returncode}) running {sql!r}: {proc.stderr.strip()}")
         return proc.stdout.strip()
 
     def create_database(self, name: str) -> str:
@@ -520,9 +509,7 @@ def postgres_server() -> Iterator[PostgresServer]:
         binaries = find_postgres_binaries()
     except PostgresNotAvailable as exc:
         if _in_ci():
-            pytest.fail(
-                f"CI=true but PostgreSQL is not available: {exc}", pytrace=False
-            )
+            pytest.fail(f"CI=true but PostgreSQL is not available: {exc}", pytrace=False)
         pytest.skip(str(exc))
     server = PostgresServer(binaries=binaries)
     server.start()

@@ -19,9 +19,7 @@ pytest_plugins = ["tests.support.postgres"]
 pytestmark = pytest.mark.anyio
 
 
-def test_urls_point_at_loopback(
-    postgres_server: PostgresServer, postgres_url: str
-) -> None:
+def test_urls_point_at_loopback(postgres_server: PostgresServer, postgres_url: str) -> None:
     parts = urlsplit(postgres_url)
     assert parts.scheme == "postgresql"
     assert parts.hostname == "127.0.0.1"
@@ -30,9 +28,7 @@ def test_urls_point_at_loopback(
     assert parts.path == "/workbench"
     # listens on 127.0.0.1 only, with its socket inside its own temp dir
     assert postgres_server.psql("SHOW listen_addresses") == "127.0.0.1"
-    assert postgres_server.psql("SHOW unix_socket_directories") == str(
-        postgres_server.socket_dir
-    )
+    assert postgres_server.psql("SHOW unix_socket_directories") == str(postgres_server.socket_dir)
     assert postgres_server.psql("SHOW fsync") == "off"
     if os.geteuid() == 0:
         assert postgres_server.data_dir.stat().st_uid != 0  # never runs as root
@@ -41,15 +37,9 @@ def test_urls_point_at_loopback(
 async def test_connects_and_creates_a_table(postgres_url: str) -> None:
     conn = await asyncpg.connect(postgres_url)
     try:
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS fixture_probe (id int PRIMARY KEY, name text)"
-        )
-        await conn.execute(
-            "INSERT INTO fixture_probe VALUES (1, 'one') ON CONFLICT DO NOTHING"
-        )
-        assert (
-            await conn.fetchval("SELECT name FROM fixture_probe WHERE id = 1") == "one"
-        )
+        await conn.execute("CREATE TABLE IF NOT EXISTS fixture_probe (id int PRIMARY KEY, name text)")
+        await conn.execute("INSERT INTO fixture_probe VALUES (1, 'one') ON CONFLICT DO NOTHING")
+        assert await conn.fetchval("SELECT name FROM fixture_probe WHERE id = 1") == "one"
         assert await conn.fetchval("SELECT current_database()") == "workbench"
     finally:
         await conn.close()
@@ -58,19 +48,14 @@ async def test_connects_and_creates_a_table(postgres_url: str) -> None:
 _fixture_databases: list[str] = []
 
 
-async def test_per_test_database_is_fresh(
-    postgres_db_url: str, postgres_server: PostgresServer
-) -> None:
+async def test_per_test_database_is_fresh(postgres_db_url: str, postgres_server: PostgresServer) -> None:
     name = urlsplit(postgres_db_url).path.lstrip("/")
     assert name.startswith("wb_")
     _fixture_databases.append(name)
     conn = await asyncpg.connect(postgres_db_url)
     try:
         assert await conn.fetchval("SELECT current_database()") == name
-        tables = await conn.fetchval(
-            "SELECT count(*) FROM information_schema.tables"
-            " WHERE table_schema = 'public'"
-        )
+        tables = await conn.fetchval("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
         assert tables == 0
         await conn.execute("CREATE TABLE t (x int)")
     finally:
@@ -94,9 +79,7 @@ def test_drop_database_closes_open_connections(postgres_server: PostgresServer) 
         conn = await asyncpg.connect(url)
         try:
             # WITH (FORCE): a connection left open by a test does not block the drop
-            await anyio.to_thread.run_sync(
-                postgres_server.drop_database, "wb_drop_probe"
-            )
+            await anyio.to_thread.run_sync(postgres_server.drop_database, "wb_drop_probe")
         finally:
             conn.terminate()
 
@@ -105,9 +88,7 @@ def test_drop_database_closes_open_connections(postgres_server: PostgresServer) 
     assert "wb_drop_probe" not in names
 
 
-async def test_stop_and_restart_keeps_port_and_data(
-    postgres_server: PostgresServer, postgres_db_url: str
-) -> None:
+async def test_stop_and_restart_keeps_port_and_data(postgres_server: PostgresServer, postgres_db_url: str) -> None:
     port = postgres_server.port
     conn = await asyncpg.connect(postgres_db_url)
     await conn.execute("CREATE TABLE survives (v text)")
@@ -152,9 +133,7 @@ def test_plain_python_usage() -> None:
     with server as pg:
         base = pg.base_dir
         assert pg.url.endswith("/standalone")
-        assert (
-            pg.psql("SELECT current_database()", database="standalone") == "standalone"
-        )
+        assert pg.psql("SELECT current_database()", database="standalone") == "standalone"
         with socket.create_connection(("127.0.0.1", pg.port), timeout=5):
             pass
     assert base is not None and not base.exists()

@@ -14,18 +14,22 @@ from pathlib import Path
 from typing import Any
 
 from mcp_workbench import __version__
-from mcp_workbench.settings import ConfigError, Settings, load_settings
+from mcp_workbench.settings import ConfigError, load_settings
 
 EXIT_CONFIG = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mcp-workbench", description="A production MCP server for data, files and the web.")
+    parser = argparse.ArgumentParser(
+        prog="mcp-workbench", description="A production MCP server for data, files and the web."
+    )
     parser.add_argument("--version", action="version", version=f"mcp-workbench {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the MCP server (stdio by default)")
-    serve.add_argument("--config", type=Path, help="TOML config file (default: $WORKBENCH_CONFIG or the user config dir)")
+    serve.add_argument(
+        "--config", type=Path, help="TOML config file (default: $WORKBENCH_CONFIG or the user config dir)"
+    )
     serve.add_argument("--transport", choices=["stdio", "http"], help="stdio (default) or streamable HTTP")
     serve.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="HTTP port (default 8000)")
@@ -51,11 +55,8 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        args = parser.parse_args(["serve", *(argv or [])]) if argv is None or not argv else args
-    if args.command != "serve":
-        parser.print_help(sys.stderr)
-        return EXIT_CONFIG
+    if args.command is None:  # bare `mcp-workbench` is what client configs often run: serve stdio
+        args = parser.parse_args(["serve"])
     try:
         settings = load_settings(args.config, **overrides_from(args))
     except ConfigError as exc:
@@ -64,5 +65,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mcp_workbench.cli.serve import serve  # imported late: `--help` stays instant
 
     return serve(settings)
-
-

@@ -71,7 +71,7 @@ def from_dbapi_error(exc: sa_exc.DBAPIError, source: Source) -> WorkbenchError:
 
 
 def _from_sqlstate(code: str, message: str, details: dict[str, object], source: Source) -> WorkbenchError:
-    if code == "57014" or code == "55P03":
+    if code in {"57014", "55P03"}:
         return Timeout(
             f"the statement on source '{source.name}' exceeded its time budget",
             details={**details, "timeout_s": source.limits.statement_timeout_s},
@@ -92,7 +92,7 @@ def _from_sqlstate(code: str, message: str, details: dict[str, object], source: 
             recovery_steps=["Check the table's keys and constraints (data_read 'describe') and adjust the values."],
             details=details,
         )
-    if code.startswith("22") or code.startswith("42"):
+    if code.startswith(("22", "42")):
         return InvalidInput(
             f"the database rejected the request: {message}",
             recovery_steps=["Fix the statement or the values as the database_error says, then call again."],
@@ -110,7 +110,12 @@ def _from_sqlstate(code: str, message: str, details: dict[str, object], source: 
 
 
 def _from_sqlite(
-    orig: BaseException | None, message: str, details: dict[str, object], source: Source, *, connection_invalidated: bool
+    orig: BaseException | None,
+    message: str,
+    details: dict[str, object],
+    source: Source,
+    *,
+    connection_invalidated: bool,
 ) -> WorkbenchError:
     lowered = message.lower()
     if "interrupted" in lowered:

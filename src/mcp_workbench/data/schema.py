@@ -9,8 +9,8 @@ have created it meanwhile).
 from __future__ import annotations
 
 import difflib
-from functools import cached_property
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -141,9 +141,7 @@ class SchemaCatalog:
 
     async def _reflect_table(self, source: Source, name: str, snapshot: _Snapshot) -> TableInfo:
         async with source.reading() as conn:
-            return await conn.run_sync(
-                _reflect, name, snapshot.tables[name], source.dialect, name in snapshot.fts5
-            )
+            return await conn.run_sync(_reflect, name, snapshot.tables[name], source.dialect, name in snapshot.fts5)
 
 
 def _list_tables(sync_conn: sa.Connection, dialect: str) -> tuple[dict[str, str], frozenset[str]]:

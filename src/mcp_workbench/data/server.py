@@ -10,9 +10,8 @@ import json
 from collections.abc import Awaitable, Callable
 
 import mcp_types
-from mcp_types import ToolAnnotations
-
 from fastmcp import FastMCP
+from mcp_types import ToolAnnotations
 
 from mcp_workbench.data import models
 from mcp_workbench.data.service import DataService
@@ -21,9 +20,9 @@ from mcp_workbench.platform.tools import Operation, OperationTool
 
 READ_DESCRIPTION = """Read SQL databases (SQLite, PostgreSQL) safely; never changes data.
 Start with operation 'sources' or 'tables', then 'describe' a table before querying it.
-'select' returns rows as {columns, rows, truncated, next_offset}: when truncated is true, call again with offset=next_offset.
+'select' returns {columns, rows, truncated, next_offset}; when truncated, call again with offset=next_offset.
 'where' is a list of {column, op, value} combined with AND; ops: = != < <= > >= in not_in like is_null is_not_null.
-'sql' runs exactly one read-only statement (SELECT / WITH ... SELECT / VALUES / EXPLAIN) with ? placeholders bound from params.
+'sql' runs one read-only statement (SELECT / WITH ... SELECT / VALUES / EXPLAIN), ? placeholders bound from params.
 'source' defaults to 'workspace'."""
 
 WRITE_DESCRIPTION = """Change SQL databases: insert rows, update or delete rows matching filters, create or drop tables.
@@ -64,7 +63,9 @@ def data_write_tool(service: DataService) -> OperationTool:
             Operation(models.CreateTableArgs, service.create_table),
             Operation(models.DropTableArgs, service.drop_table),
         ],
-        annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False),
+        annotations=ToolAnnotations(
+            readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False
+        ),
     )
 
 

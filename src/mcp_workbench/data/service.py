@@ -68,7 +68,10 @@ class DataService:
         source = self.registry.get(args.source)
         table = await self.catalog.table(source, args.table)
         data = {"source": source.name, **table.describe()}
-        rows = [[c.name, c.type, "yes" if c.nullable else "no", c.default, "PK" if c.primary_key else ""] for c in table.columns]
+        rows = [
+            [c.name, c.type, "yes" if c.nullable else "no", c.default, "PK" if c.primary_key else ""]
+            for c in table.columns
+        ]
         text = f"{table.kind.capitalize()} '{table.name}' in '{source.name}':\n" + table_text(
             ["column", "type", "nullable", "default", "key"], rows
         )
@@ -162,9 +165,7 @@ class DataService:
     async def schema_document(self, source_name: str) -> dict[str, Any]:
         source = self.registry.get(source_name)
         tables = await self.catalog.tables(source, refresh=True)
-        described = [
-            (await self.catalog.table(source, name)).describe() for name in list(tables)[:MAX_SCHEMA_TABLES]
-        ]
+        described = [(await self.catalog.table(source, name)).describe() for name in list(tables)[:MAX_SCHEMA_TABLES]]
         return {**source.describe(), "tables": described, "truncated": len(tables) > MAX_SCHEMA_TABLES}
 
     async def table_document(self, source_name: str, table: str) -> dict[str, Any]:

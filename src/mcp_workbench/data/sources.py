@@ -155,8 +155,10 @@ class Source:
             raise ReadOnly(
                 f"source '{self.name}' is read-only",
                 recovery_steps=[
-                    "Use data_read on this source, or write to a source whose read_only is false "
-                    "(see data_read operation 'sources')."
+                    (
+                        "Use data_read on this source, or write to a source whose read_only is false "
+                        "(see data_read operation 'sources')."
+                    )
                 ],
                 details={"source": self.name},
             )
@@ -287,8 +289,7 @@ class SourceRegistry:
 
     def __init__(self, settings: Settings) -> None:
         self._sources = {
-            name: Source(name=name, config=config, limits=settings.data)
-            for name, config in settings.sources().items()
+            name: Source(name=name, config=config, limits=settings.data) for name, config in settings.sources().items()
         }
 
     def names(self) -> list[str]:

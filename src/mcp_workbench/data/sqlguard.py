@@ -10,6 +10,7 @@ functions that reach the server's files or other sessions.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from dataclasses import dataclass
@@ -141,7 +142,7 @@ def _strip_trailing_semicolons(tokens: list[Token]) -> list[Token]:
 
 
 def _refuse_locking(tokens: list[Token]) -> None:
-    for current, following in zip(tokens, tokens[1:]):
+    for current, following in itertools.pairwise(tokens):
         if current.text.upper() == "FOR" and following.text.upper() in _LOCKING:
             raise PermissionDenied(
                 "locking reads (FOR UPDATE / FOR SHARE) are not allowed",
@@ -164,7 +165,9 @@ def _refuse_unsafe(statement: exp.Expression) -> None:
                 details={"found": node.key.upper()},
             )
         if isinstance(node, exp.Select) and node.args.get("into") is not None:
-            raise PermissionDenied("SELECT ... INTO creates a table; it is not allowed", recovery_steps=list(_REFUSE_STEPS))
+            raise PermissionDenied(
+                "SELECT ... INTO creates a table; it is not allowed", recovery_steps=list(_REFUSE_STEPS)
+            )
         if isinstance(node, exp.Func):
             name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
             if name in FORBIDDEN_FUNCTIONS:

@@ -23,7 +23,9 @@ async def run_sql(source: Source, args: SqlArgs) -> Page:
             details={"placeholders": checked.placeholders, "params": len(args.params)},
         )
     limit = page_limit(args.limit, source.limits)
-    statement = checked.sql if checked.explain else f"SELECT * FROM (\n{checked.sql}\n) AS workbench_q LIMIT {limit + 1}"
+    statement = (
+        checked.sql if checked.explain else f"SELECT * FROM (\n{checked.sql}\n) AS workbench_q LIMIT {limit + 1}"
+    )
     params = tuple(args.params)
     async with source.reading() as conn:
         result = await conn.exec_driver_sql(statement, params)
@@ -32,6 +34,3 @@ async def run_sql(source: Source, args: SqlArgs) -> Page:
     page = paginate(columns, raw_rows, limit=limit, offset=0, max_bytes=source.limits.max_result_bytes)
     page.next_offset = None  # free SQL pages by LIMIT/OFFSET in the statement itself
     return page
-
-
-

@@ -35,7 +35,7 @@ def coerce(value: Any, sa_type: Any, column: str) -> Any:
         ) from None
 
 
-def _coerce(value: Any, sa_type: Any) -> Any:  # noqa: PLR0911 - one branch per type family
+def _coerce(value: Any, sa_type: Any) -> Any:
     if isinstance(sa_type, sa.Boolean):
         if isinstance(value, bool):
             return value

@@ -51,7 +51,13 @@ class WriteOutcome:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"operation": self.operation, "table": self.table, "dry_run": self.dry_run, "affected": self.affected, **self.extra}
+        return {
+            "operation": self.operation,
+            "table": self.table,
+            "dry_run": self.dry_run,
+            "affected": self.affected,
+            **self.extra,
+        }
 
 
 def _require_filter(where: list[Any], all_rows: bool, operation: str) -> None:
@@ -68,7 +74,9 @@ def _require_filter(where: list[Any], all_rows: bool, operation: str) -> None:
 
 def _require_table(table: TableInfo, operation: str) -> None:
     if table.kind != "table":
-        raise InvalidInput(f"'{table.name}' is a {table.kind}; {operation} needs a table", details={"table": table.name})
+        raise InvalidInput(
+            f"'{table.name}' is a {table.kind}; {operation} needs a table", details={"table": table.name}
+        )
 
 
 def _coerce_row(table: TableInfo, row: dict[str, Any], index: int | None = None) -> dict[str, Any]:
@@ -121,8 +129,12 @@ async def insert_rows(source: Source, catalog: SchemaCatalog, args: InsertArgs) 
 
 async def _matching(conn: Any, table: TableInfo, where_clauses: list[Any]) -> tuple[int, list[dict[str, Any]]]:
     sa_table = table.sa_table
-    count = int((await conn.execute(sa.select(sa.func.count()).select_from(sa_table).where(*where_clauses))).scalar_one())
-    sample = (await conn.execute(sa.select(*sa_table.c).where(*where_clauses).limit(_SAMPLE_ROWS))).mappings().fetchall()
+    count = int(
+        (await conn.execute(sa.select(sa.func.count()).select_from(sa_table).where(*where_clauses))).scalar_one()
+    )
+    sample = (
+        (await conn.execute(sa.select(*sa_table.c).where(*where_clauses).limit(_SAMPLE_ROWS))).mappings().fetchall()
+    )
     return count, [{k: to_json(v) for k, v in row.items()} for row in sample]
 
 

@@ -27,9 +27,8 @@ import json
 from enum import StrEnum
 from typing import Any
 
-from mcp_types import TextContent
-
 from fastmcp.tools.base import ToolResult
+from mcp_types import TextContent
 
 
 class ErrorCode(StrEnum):
@@ -97,10 +96,7 @@ class PermissionDenied(WorkbenchError):
 
 class ReadOnly(WorkbenchError):
     code = ErrorCode.READ_ONLY
-    default_recovery = (
-        "This target is configured read-only; use a writable one (see data_read operation "
-        "'sources').",
-    )
+    default_recovery = ("This target is configured read-only; use a writable one (see data_read operation 'sources').",)
 
 
 class RateLimited(WorkbenchError):
@@ -142,8 +138,10 @@ class TooLarge(WorkbenchError):
 class InternalError(WorkbenchError):
     code = ErrorCode.INTERNAL_ERROR
     default_recovery = (
-        "This is a server bug, not a problem with your request. Retry once; if it repeats, "
-        "report the correlation_id to the server's operator.",
+        (
+            "This is a server bug, not a problem with your request. Retry once; if it repeats, "
+            "report the correlation_id to the server's operator."
+        ),
     )
 
 

@@ -19,10 +19,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Union
 
+from fastmcp.tools.base import Tool, ToolResult
 from mcp_types import TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, PrivateAttr, TypeAdapter, ValidationError
-
-from fastmcp.tools.base import Tool, ToolResult
 
 from mcp_workbench.platform.calls import current_call, current_correlation_id
 from mcp_workbench.platform.errors import InvalidInput, WorkbenchError, error_result, internal_error
@@ -200,9 +199,7 @@ def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
 def _strip_titles(node: Any) -> Any:
     if isinstance(node, dict):
         return {
-            key: _strip_titles(value)
-            for key, value in node.items()
-            if not (key == "title" and isinstance(value, str))
+            key: _strip_titles(value) for key, value in node.items() if not (key == "title" and isinstance(value, str))
         }
     if isinstance(node, list):
         return [_strip_titles(item) for item in node]
