@@ -23,6 +23,9 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from mcp_workbench.files.settings import FilesSettings
+from mcp_workbench.web.settings import WebSettings
+
 APP_NAME = "mcp-workbench"
 ENV_PREFIX = "WORKBENCH_"
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,62}$"
@@ -129,8 +132,14 @@ class Settings(BaseSettings):
     )
     transport: Literal["stdio", "http"] = Field(default="stdio", description="How clients connect.")
     log_level: LogLevel = Field(default="INFO", description="Threshold of the JSON log lines on stderr.")
+    tools: list[Literal["data", "files", "web"]] = Field(
+        default_factory=lambda: ["data", "files", "web"],
+        description="Capability groups to offer; drop some to fit a client's tool budget.",
+    )
     http: HttpSettings = Field(default_factory=HttpSettings)
     data: DataSettings = Field(default_factory=DataSettings)
+    files: FilesSettings = Field(default_factory=FilesSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -148,6 +157,9 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # init = CLI flags, then the environment, then the TOML file; defaults come last.
         return (init_settings, env_settings, _FileSource(settings_cls))
+
+    def enabled(self, group: str) -> bool:
+        return group in self.tools
 
     def sources(self) -> dict[str, SourceSettings]:
         """Configured sources plus the embedded default ``workspace`` (unless overridden)."""

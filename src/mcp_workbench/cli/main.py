@@ -36,6 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--path", help="HTTP path of the MCP endpoint (default /mcp)")
     serve.add_argument("--data-dir", type=Path, help="where the workspace database and state live")
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    serve.add_argument(
+        "--root",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="PATH",
+        help="a directory the file tools may use (repeatable; named after the directory)",
+    )
     return parser
 
 
@@ -49,7 +57,14 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
     }
     if http:
         values["http"] = http
+    if args.root:
+        values["files"] = {"roots": {root_name(path): {"path": path} for path in args.root}}
     return {key: value for key, value in values.items() if value is not None}
+
+
+def root_name(path: Path) -> str:
+    """A --root's name is its directory's name (``.`` resolves to the current directory's)."""
+    return path.expanduser().resolve().name or "root"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

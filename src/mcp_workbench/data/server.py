@@ -17,6 +17,7 @@ from mcp_workbench.data import models
 from mcp_workbench.data.service import DataService
 from mcp_workbench.platform.errors import WorkbenchError
 from mcp_workbench.platform.tools import Operation, OperationTool
+from mcp_workbench.settings import Settings
 
 READ_DESCRIPTION = """Read SQL databases (SQLite, PostgreSQL) safely; never changes data.
 Start with operation 'sources' or 'tables', then 'describe' a table before querying it.
@@ -97,6 +98,12 @@ async def _resource(work: Awaitable[dict[str, object]]) -> dict[str, object]:
         from fastmcp.exceptions import ResourceError
 
         raise ResourceError(f"{exc.code}: {exc.message}") from None
+
+
+def install(mcp: FastMCP, settings: Settings) -> DataService:
+    service = DataService(settings)
+    register_data(mcp, service)
+    return service
 
 
 def register_data(mcp: FastMCP, service: DataService) -> None:

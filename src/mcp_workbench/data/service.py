@@ -36,6 +36,8 @@ MAX_SCHEMA_TABLES = 200
 class DataService:
     """Sources, their schema cache, and one handler per operation."""
 
+    name = "data"
+
     def __init__(self, settings: Settings) -> None:
         self.registry = SourceRegistry(settings)
         self.catalog = SchemaCatalog()

@@ -1,0 +1,1 @@
+"""Files capability: sandboxed reading and writing under configured roots."""

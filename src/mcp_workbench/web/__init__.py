@@ -1,0 +1,1 @@
+"""Web capability: SSRF-safe, cached fetching of web pages as Markdown, text or JSON."""
