@@ -15,7 +15,7 @@ from fastmcp import Client
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import Settings, load_settings
 
-pytest_plugins = ["tests.support.postgres"]
+pytest_plugins = ["tests.support.postgres", "tests.support.redis"]
 
 ERAS = ["legacy", "auto"]  # handshake era (2025-11-25) and the sessionless 2026-07-28
 

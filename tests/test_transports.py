@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
+
+from tests.support.servers import HttpServer, create_key, request
 
 pytestmark = pytest.mark.anyio
 
@@ -73,10 +71,10 @@ def test_stdout_carries_only_protocol_messages_and_logs_go_to_stderr(tmp_path: P
     )
     assert proc.stdin is not None and proc.stdout is not None
     lines: list[str] = []
-    for request in requests:  # one at a time: each answer arrives before the next request
-        proc.stdin.write(json.dumps(request) + "\n")
+    for message in requests:  # one at a time: each answer arrives before the next request
+        proc.stdin.write(json.dumps(message) + "\n")
         proc.stdin.flush()
-        if "id" in request:
+        if "id" in message:
             lines.append(proc.stdout.readline())
     rest, stderr = proc.communicate(timeout=30)  # closes stdin: the server must then exit by itself
     assert proc.returncode == 0, stderr
@@ -93,57 +91,33 @@ def test_stdout_carries_only_protocol_messages_and_logs_go_to_stderr(tmp_path: P
     assert all(c["correlation_id"] for c in calls)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def http_server(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [*SERVE, "--transport", "http", "--port", str(port)],
-        env=_env(tmp_path),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}/mcp"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.stderr.read()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            time.sleep(0.05)
-    else:
-        proc.kill()
-        raise AssertionError("server did not start listening within 30 s")
+def http_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A real HTTP server with API-key auth (the default) and a key allowed every tool."""
+    key = create_key(tmp_path / "data", "*")
+    server = HttpServer([], tmp_path / "data").start()
     try:
-        yield url
+        yield server.url, key
     finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=15)
+        code, out, _ = server.stop()
         assert out == "", "the HTTP server wrote to stdout"
+        assert code == 0
 
 
-async def test_http_server_serves_an_agent(era: str, http_server: str) -> None:
-    async with Client(http_server, mode=era) as client:
+async def test_http_server_serves_an_agent(era: str, http_server: tuple[str, str]) -> None:
+    url, key = http_server
+    async with Client(url, mode=era, auth=key) as client:
         await _agent_session(client)
 
 
-def test_http_refuses_a_foreign_host_header(http_server: str) -> None:
+def test_http_refuses_a_foreign_host_header(http_server: tuple[str, str]) -> None:
+    url, key = http_server
     body = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
     headers = {
         "Host": "evil.example",
         "Accept": "application/json, text/event-stream",
         "Content-Type": "application/json",
+        "Authorization": f"Bearer {key}",
     }
-    request = urllib.request.Request(http_server, data=json.dumps(body).encode(), headers=headers, method="POST")
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(request, timeout=10)
-    assert refused.value.code in (403, 421)
+    status, _, _ = request("POST", url, body, headers)
+    assert status in (403, 421)

@@ -17,6 +17,10 @@ from mcp_workbench.settings import Settings
 
 
 class Capability(Protocol):
+    """Required: ``name`` and ``aclose()``. Optional, discovered by the composition root:
+    ``async check() -> dict[str, str | None]`` for readiness (dependency -> problem or None)
+    and ``samples() -> Iterable[Sample]`` for metrics gathered at scrape time."""
+
     name: str
 
     async def aclose(self) -> None:

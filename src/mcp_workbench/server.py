@@ -1,8 +1,14 @@
 """Composition root: ``build_server(settings)`` assembles the MCP server.
 
 It installs each capability from the settings (a capability registers its own MCP
-components), orders the middleware, and closes every capability's resources when the
-server's lifespan ends. Nothing else lives here.
+components), puts the production layer around every tool call, adds the health and metrics
+routes, and closes every capability's resources when the server's lifespan ends.
+
+Middleware order (outermost first), each a separate concern:
+``ToolCallMiddleware`` (correlation id, log line, metrics, safety net) →
+``ScopeMiddleware`` (may this caller use this tool?) →
+``RateLimitMiddleware`` (has this caller budget left?) →
+``TimeoutMiddleware`` (stop the call past its budget) → the tool.
 """
 
 from __future__ import annotations
@@ -12,13 +18,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import fastmcp
 from fastmcp import FastMCP
 
 from mcp_workbench import SERVER_NAME, __version__
 from mcp_workbench.capability import Capability, Installer
 from mcp_workbench.data import server as data_server
 from mcp_workbench.files import server as files_server
+from mcp_workbench.platform.auth import ScopeMiddleware, build_auth_provider
 from mcp_workbench.platform.calls import ToolCallMiddleware
+from mcp_workbench.platform.health import Health, add_routes
+from mcp_workbench.platform.keys import KeyStore
+from mcp_workbench.platform.limits import RateLimiter, RateLimitMiddleware
+from mcp_workbench.platform.metrics import Metrics
+from mcp_workbench.platform.timeouts import TimeoutMiddleware
+from mcp_workbench.scopes import TOOL_SCOPES
 from mcp_workbench.settings import Settings
 from mcp_workbench.web import server as web_server
 
@@ -37,28 +51,72 @@ INSTALLERS: dict[str, Installer] = {
 
 def build_server(settings: Settings) -> FastMCP:
     capabilities: list[Capability] = []
+    metrics = Metrics(__version__, fastmcp.__version__)
+    health = Health(__version__, lambda: [c.name for c in capabilities])
+    limiter = RateLimiter(
+        default=settings.limits.default,
+        tools=settings.limits.tools,
+        costs=settings.limits.costs,
+        storage=settings.limits.storage,
+        fail_open=settings.limits.on_storage_error == "open",
+        on_reject=lambda tool: metrics.rate_limited.labels(tool).inc(),
+    )
 
     @asynccontextmanager
     async def lifespan(_server: FastMCP) -> AsyncIterator[dict[str, Any]]:
+        health.ready = True
         try:
             yield {}
         finally:
+            health.ready = False
             for capability in reversed(capabilities):
                 try:
                     await capability.aclose()
                 except Exception:
                     log.exception("closing a capability failed", extra={"capability": capability.name})
 
+    auth = None
+    if settings.transport == "http":
+        auth = build_auth_provider(
+            settings.http.auth,
+            KeyStore.in_dir(settings.data_dir),
+            settings.http.jwt.model_dump(),
+            on_failure=lambda reason: metrics.auth_failures.labels(reason).inc(),
+        )
+        if auth is None:
+            log.warning("HTTP without authentication: anyone who can reach this port can use every tool")
+
     mcp = FastMCP(
         SERVER_NAME,
         instructions=INSTRUCTIONS,
         version=__version__,
+        auth=auth,
         lifespan=lifespan,
-        middleware=[ToolCallMiddleware()],
+        middleware=[
+            ToolCallMiddleware(metrics),
+            ScopeMiddleware(TOOL_SCOPES),
+            RateLimitMiddleware(limiter),
+            TimeoutMiddleware(settings.timeouts.for_tool),
+        ],
         mask_error_details=True,
         on_duplicate="error",
     )
     for group, install in INSTALLERS.items():
         if settings.enabled(group) and (capability := install(mcp, settings)) is not None:
             capabilities.append(capability)
+            if check := getattr(capability, "check", None):
+                health.add_check(check)
+            if samples := getattr(capability, "samples", None):
+                metrics.add_source(samples)
+    if limiter.shared:
+        health.add_check(_storage_check(limiter))
+    token = settings.http.metrics_token
+    add_routes(mcp, health, metrics, token.get_secret_value() if token else None)
     return mcp
+
+
+def _storage_check(limiter: RateLimiter) -> Any:
+    async def rate_limit_storage() -> dict[str, str | None]:
+        return {"rate_limit_storage": None if await limiter.check() else "unreachable"}
+
+    return rate_limit_storage

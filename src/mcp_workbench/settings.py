@@ -12,6 +12,7 @@ user config directory if it exists. Nested environment keys use ``__``:
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from mcp_workbench.files.settings import FilesSettings
@@ -95,8 +96,42 @@ class DataSettings(_Section):
         return sources
 
 
+class JwtSettings(_Section):
+    """``[http.jwt]``: bearer JWTs from an organisation's identity provider (``auth = "jwt"``)."""
+
+    jwks_uri: str | None = Field(default=None, description="URL of the issuer's JSON Web Key Set.")
+    public_key: str | None = Field(default=None, description="PEM public key (or shared secret for HS*).")
+    issuer: str | None = Field(default=None, description="Required 'iss' claim.")
+    audience: str | None = Field(default=None, description="Required 'aud' claim.")
+    algorithm: str = Field(default="RS256", description="Signing algorithm to accept.")
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> JwtSettings:
+        if self.jwks_uri and self.public_key:
+            raise ValueError("give either jwks_uri or public_key, not both")
+        return self
+
+
 class HttpSettings(_Section):
     """``[http]``: the streamable HTTP transport."""
+
+    auth: Literal["keys", "jwt", "none"] = Field(
+        default="keys",
+        description="keys: API keys made with `mcp-workbench keys create`; jwt: see [http.jwt]; "
+        "none: no auth, loopback only (also --no-auth).",
+    )
+    jwt: JwtSettings = Field(default_factory=JwtSettings)
+    workers: int = Field(default=1, ge=1, le=64, description="Worker processes; more than one implies stateless.")
+    stateless: bool = Field(default=False, description="Serve without sessions (any replica can answer any request).")
+    shutdown_grace_s: float = Field(
+        default=20.0,
+        ge=0,
+        le=600,
+        description="On SIGTERM, how long in-flight calls may finish before they are cancelled.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="If set, /metrics requires 'Authorization: Bearer <token>'."
+    )
 
     host: str = Field(default="127.0.0.1", description="Interface to bind; loopback unless told otherwise.")
     port: int = Field(default=8000, ge=0, le=65535)
@@ -114,6 +149,77 @@ class HttpSettings(_Section):
         if not path.startswith("/"):
             raise ValueError("must start with '/'")
         return path
+
+    @model_validator(mode="after")
+    def _safe_combinations(self) -> HttpSettings:
+        if self.auth == "none" and not is_loopback_host(self.host):
+            raise ValueError(f"auth = 'none' binds only to loopback; host {self.host!r} is not (configure auth)")
+        if self.auth == "jwt" and not (self.jwt.jwks_uri or self.jwt.public_key):
+            raise ValueError("auth = 'jwt' needs http.jwt.jwks_uri or http.jwt.public_key")
+        return self
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class LimitsSettings(_Section):
+    """``[limits]``: calls per caller per tool, e.g. "120/minute"; shared through Redis across replicas."""
+
+    default: str = Field(default="120/minute", description="Limit of each tool for each caller.")
+    tools: dict[str, str] = Field(default_factory=dict, description="Per-tool limits, e.g. data_read = '30/minute'.")
+    costs: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description="Cost of an operation in limit units, e.g. [limits.costs.data_read] sql = 5 (default 1).",
+    )
+    storage: str = Field(default="memory://", description="memory:// (one process) or redis://HOST:PORT/DB (shared).")
+    on_storage_error: Literal["open", "closed"] = Field(
+        default="open",
+        description="If the storage is unreachable: 'open' lets calls through (and logs), 'closed' refuses them.",
+    )
+
+    @field_validator("default")
+    @classmethod
+    def _parse_default(cls, value: str) -> str:
+        return _valid_limit(value)
+
+    @field_validator("tools")
+    @classmethod
+    def _parse_tools(cls, tools: dict[str, str]) -> dict[str, str]:
+        return {name: _valid_limit(value) for name, value in tools.items()}
+
+    @field_validator("storage")
+    @classmethod
+    def _known_storage(cls, storage: str) -> str:
+        scheme = storage.split("://", 1)[0]
+        if scheme not in {"memory", "redis", "rediss"}:
+            raise ValueError(f"unsupported storage {scheme!r}; allowed: memory://, redis://HOST:PORT/DB")
+        return storage
+
+
+def _valid_limit(value: str) -> str:
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a rate limit; write e.g. '60/minute' or '10/second;1000/day'") from None
+    return value
+
+
+class TimeoutSettings(_Section):
+    """``[timeouts]``: how long one tool call may take before it is cancelled (TIMEOUT)."""
+
+    default_s: float = Field(default=60.0, gt=0, le=3600, description="Budget of every tool call.")
+    tools: dict[str, float] = Field(default_factory=dict, description="Per-tool budgets, e.g. web_fetch = 30.")
+
+    def for_tool(self, tool: str) -> float:
+        return self.tools.get(tool, self.default_s)
 
 
 class Settings(BaseSettings):
@@ -137,6 +243,8 @@ class Settings(BaseSettings):
         description="Capability groups to offer; drop some to fit a client's tool budget.",
     )
     http: HttpSettings = Field(default_factory=HttpSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
     data: DataSettings = Field(default_factory=DataSettings)
     files: FilesSettings = Field(default_factory=FilesSettings)
     web: WebSettings = Field(default_factory=WebSettings)

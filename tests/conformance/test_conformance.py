@@ -175,6 +175,8 @@ def _start_server(tmp: Path) -> _Server:
         cmd = [
             sys.executable, "-m", "mcp_workbench", "serve",
             "--transport", "http", "--host", "127.0.0.1", "--port", str(port),
+            # The suite sends no credentials; unauthenticated HTTP is allowed on loopback only.
+            "--no-auth",
         ]  # fmt: skip
         with log.open("wb") as fh:
             proc = subprocess.Popen(

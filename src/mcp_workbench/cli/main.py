@@ -14,9 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from mcp_workbench import __version__
+from mcp_workbench.cli import keys
 from mcp_workbench.settings import ConfigError, load_settings
 
 EXIT_CONFIG = 2
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", type=Path, help="TOML config file (default: $WORKBENCH_CONFIG or the user config dir)"
+    )
+    parser.add_argument("--data-dir", type=Path, help="where the workspace database, keys and state live")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,14 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the MCP server (stdio by default)")
-    serve.add_argument(
-        "--config", type=Path, help="TOML config file (default: $WORKBENCH_CONFIG or the user config dir)"
-    )
+    _common(serve)
     serve.add_argument("--transport", choices=["stdio", "http"], help="stdio (default) or streamable HTTP")
     serve.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="HTTP port (default 8000)")
     serve.add_argument("--path", help="HTTP path of the MCP endpoint (default /mcp)")
-    serve.add_argument("--data-dir", type=Path, help="where the workspace database and state live")
+    serve.add_argument("--workers", type=int, help="HTTP worker processes (default 1; more implies stateless)")
+    serve.add_argument(
+        "--no-auth", action="store_true", help="HTTP without authentication (loopback only; logs a warning)"
+    )
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR or CRITICAL")
     serve.add_argument(
         "--root",
@@ -44,20 +53,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="a directory the file tools may use (repeatable; named after the directory)",
     )
+    keys.add_parser(commands, common=_common)
     return parser
 
 
 def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
     """CLI flags as a partial settings dict (unset flags are left out so lower layers show through)."""
-    http = {key: getattr(args, key) for key in ("host", "port", "path") if getattr(args, key) is not None}
+    http = {
+        key: getattr(args, key, None)
+        for key in ("host", "port", "path", "workers")
+        if getattr(args, key, None) is not None
+    }
+    if getattr(args, "no_auth", False):
+        http["auth"] = "none"
     values: dict[str, Any] = {
-        "transport": args.transport,
+        "transport": getattr(args, "transport", None),
         "data_dir": args.data_dir,
-        "log_level": args.log_level,
+        "log_level": getattr(args, "log_level", None),
     }
     if http:
         values["http"] = http
-    if args.root:
+    if getattr(args, "root", None):
         values["files"] = {"roots": {root_name(path): {"path": path} for path in args.root}}
     return {key: value for key, value in values.items() if value is not None}
 
@@ -77,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"mcp-workbench: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    if args.command == "keys":
+        return keys.run(args, settings)
     from mcp_workbench.cli.serve import serve  # imported late: `--help` stays instant
 
     return serve(settings)

@@ -1,12 +1,23 @@
-"""Running the server on the configured transport."""
+"""Running the server on the configured transport.
+
+HTTP runs uvicorn with a graceful shutdown: on SIGTERM/SIGINT it stops accepting, lets
+in-flight calls finish for ``http.shutdown_grace_s``, then cancels the rest (their
+transactions roll back), closes the pools in the lifespan, and exits 0. On stdio the client
+owns the process: closing stdin ends it; SIGTERM cancels in-flight calls the same way.
+"""
 
 from __future__ import annotations
 
 import gc
 import logging
+import os
+import signal
+from typing import Any
 
 import anyio
+import uvicorn
 
+from mcp_workbench.asgi import SETTINGS_ENV, http_app
 from mcp_workbench.platform.logging import configure_logging
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import Settings
@@ -16,40 +27,79 @@ log = logging.getLogger("mcp_workbench.serve")
 
 def serve(settings: Settings) -> int:
     configure_logging(settings.log_level)
-    mcp = build_server(settings)
-    # Objects built at start-up live for the whole process; keeping them out of the
-    # collector's generations removes the long full-collection pauses from the call tail.
-    gc.collect()
-    gc.freeze()
     log.info(
         "starting",
         extra={
             "transport": settings.transport,
             "data_dir": str(settings.data_dir),
             "sources": list(settings.sources()),
+            "auth": settings.http.auth if settings.transport == "http" else "local",
         },
     )
-    try:
-        if settings.transport == "stdio":
-            anyio.run(lambda: mcp.run_async(transport="stdio", show_banner=False))
-        else:
-            http = settings.http
-            anyio.run(
-                lambda: mcp.run_http_async(
-                    show_banner=False,
-                    host=http.host,
-                    port=http.port,
-                    path=http.path,
-                    json_response=http.json_response,
-                    host_origin_protection=http.host_origin_protection,
-                    allowed_hosts=http.allowed_hosts or None,
-                    allowed_origins=http.allowed_origins or None,
-                    log_level=settings.log_level.lower(),
-                    # uvicorn's default log config prints to stdout; ours sends JSON to stderr.
-                    uvicorn_config={"log_config": None},
-                )
-            )
-    except KeyboardInterrupt:
-        pass
+    if settings.transport == "stdio":
+        _serve_stdio(settings)
+    elif settings.http.workers > 1:
+        _serve_workers(settings)
+    else:
+        _serve_http(settings)
     log.info("stopped")
     return 0
+
+
+def _freeze() -> None:
+    # Objects built at start-up live for the whole process; keeping them out of the
+    # collector's generations removes the long full-collection pauses from the call tail.
+    gc.collect()
+    gc.freeze()
+
+
+def _serve_stdio(settings: Settings) -> None:
+    mcp = build_server(settings)
+    _freeze()
+
+    async def run() -> None:
+        async with anyio.create_task_group() as tasks:
+
+            async def on_signal() -> None:
+                with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                    async for _ in signals:
+                        log.info("signal received; cancelling in-flight calls")
+                        tasks.cancel_scope.cancel()
+
+            tasks.start_soon(on_signal)
+            await mcp.run_async(transport="stdio", show_banner=False)
+            tasks.cancel_scope.cancel()
+
+    anyio.run(run)
+
+
+def _uvicorn_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "host": settings.http.host,
+        "port": settings.http.port,
+        # uvicorn's default log config prints to stdout; ours sends JSON to stderr.
+        "log_config": None,
+        "timeout_graceful_shutdown": settings.http.shutdown_grace_s,
+        "lifespan": "on",
+    }
+
+
+def _serve_http(settings: Settings) -> None:
+    app = http_app(settings, stateless=settings.http.stateless)
+    _freeze()
+    # uvicorn re-raises the stop signal after its graceful shutdown so that the default
+    # handler kills the process; with these handlers in place it returns and we exit 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _note_signal)
+    uvicorn.Server(uvicorn.Config(app, **_uvicorn_options(settings))).run()
+
+
+def _note_signal(signum: int, _frame: object) -> None:
+    log.info("shut down on signal", extra={"signal": signal.Signals(signum).name})
+
+
+def _serve_workers(settings: Settings) -> None:
+    os.environ[SETTINGS_ENV] = settings.model_dump_json()
+    uvicorn.run(
+        "mcp_workbench.asgi:create_app", factory=True, workers=settings.http.workers, **_uvicorn_options(settings)
+    )

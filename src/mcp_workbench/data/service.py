@@ -7,6 +7,8 @@ function, and shapes its result as text plus structured data.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 from mcp_workbench.data import query, search, sqlread, writes
@@ -27,6 +29,7 @@ from mcp_workbench.data.models import (
 from mcp_workbench.data.render import json_text, page_text, table_text
 from mcp_workbench.data.schema import SchemaCatalog
 from mcp_workbench.data.sources import SourceRegistry
+from mcp_workbench.platform.metrics import Sample
 from mcp_workbench.platform.tools import Answer
 from mcp_workbench.settings import Settings
 
@@ -44,6 +47,22 @@ class DataService:
 
     async def aclose(self) -> None:
         await self.registry.aclose()
+
+    async def check(self) -> dict[str, str | None]:
+        """Readiness: every source answers ``SELECT 1``."""
+        sources = self.registry.all()
+        problems = await asyncio.gather(*(source.ping() for source in sources))
+        return {f"database:{source.name}": problem for source, problem in zip(sources, problems, strict=True)}
+
+    def samples(self) -> Iterator[Sample]:
+        for source in self.registry.all():
+            for state, count in source.pool_usage().items():
+                yield Sample(
+                    "db_pool_connections",
+                    "Database connections per source by state.",
+                    count,
+                    {"source": source.name, "state": state},
+                )
 
     # --- data_read ------------------------------------------------------------------------
 

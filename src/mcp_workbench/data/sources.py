@@ -32,7 +32,7 @@ from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from mcp_workbench.data.dberrors import translate_db_errors
-from mcp_workbench.platform.errors import NotFound, ReadOnly
+from mcp_workbench.platform.errors import NotFound, ReadOnly, WorkbenchError
 from mcp_workbench.settings import DataSettings, Settings, SourceSettings
 
 # PRAGMAs SQLAlchemy's reflection issues; everything else is refused on read connections.
@@ -260,7 +260,9 @@ class Source:
             await conn.set_progress_handler(deadline.expired, _PROGRESS_STEPS)
             return conn
 
-        engine = create_async_engine("sqlite+aiosqlite://", async_creator=connect)
+        # pre_ping: a call cancelled mid-statement can leave its connection closed under the
+        # pool; the ping replaces such a connection instead of handing it to the next call.
+        engine = create_async_engine("sqlite+aiosqlite://", async_creator=connect, pool_pre_ping=True)
         begin = "BEGIN IMMEDIATE" if write else "BEGIN"
 
         @event.listens_for(engine.sync_engine, "begin")
@@ -268,6 +270,25 @@ class Source:
             sync_conn.exec_driver_sql(begin)
 
         return engine
+
+    async def ping(self) -> str | None:
+        """None when the database answers a trivial query, else what is wrong."""
+        try:
+            async with self.reading() as conn:
+                await conn.exec_driver_sql("SELECT 1")
+        except WorkbenchError as exc:
+            return exc.message
+        return None
+
+    def pool_usage(self) -> dict[str, int]:
+        """Connections in use and idle across this source's engines (for metrics)."""
+        in_use = idle = 0
+        for engine in {id(e): e for e in (self._read, self._write) if e is not None}.values():
+            pool = engine.pool
+            checked_out = getattr(pool, "checkedout", lambda: 0)()
+            in_use += checked_out
+            idle += max(0, getattr(pool, "checkedin", lambda: 0)())
+        return {"in_use": in_use, "idle": idle}
 
     async def aclose(self) -> None:
         async with self._lock:

@@ -20,6 +20,8 @@ from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import ToolResult
 
 from mcp_workbench.platform.errors import WorkbenchError, error_result, internal_error
+from mcp_workbench.platform.identity import caller_identity
+from mcp_workbench.platform.metrics import Metrics
 
 log = logging.getLogger("mcp_workbench.calls")
 
@@ -48,7 +50,10 @@ def current_correlation_id() -> str:
 
 
 class ToolCallMiddleware(Middleware):
-    """Correlation id, one structured log line per tool call, and the exception safety net."""
+    """Correlation id, one structured log line per tool call, metrics, and the exception safety net."""
+
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self._metrics = metrics
 
     async def on_call_tool(self, context: MiddlewareContext[Any], call_next: CallNext[Any, Any]) -> Any:
         arguments = context.message.arguments or {}
@@ -57,6 +62,8 @@ class ToolCallMiddleware(Middleware):
         token = _current.set(record)
         started = time.perf_counter()
         result: Any = None
+        if self._metrics:
+            self._metrics.in_flight.inc()
         try:
             result = await call_next(context)
         except NotFoundError:
@@ -74,14 +81,18 @@ class ToolCallMiddleware(Middleware):
             _current.reset(token)
             if isinstance(result, ToolResult) and result.is_error and record.error_code is None:
                 record.error_code = "TOOL_ERROR"  # an error result made outside our adapters
-            duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            elapsed = time.perf_counter() - started
             outcome = "error" if record.error_code else "ok"
+            if self._metrics:
+                self._metrics.in_flight.dec()
+                self._metrics.observe_call(record.tool, record.operation, record.error_code or "ok", elapsed)
             log.info(
                 "tool call",
                 extra={
+                    "caller": caller_identity(),
                     "tool": record.tool,
                     "operation": record.operation,
-                    "duration_ms": duration_ms,
+                    "duration_ms": round(elapsed * 1000, 3),
                     "outcome": outcome,
                     "error_code": record.error_code,
                     "correlation_id": record.correlation_id,

@@ -1,0 +1,113 @@
+"""Real server subprocesses for tests: ``python -m mcp_workbench serve --transport http``,
+and API keys made with the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SERVE = [sys.executable, "-m", "mcp_workbench", "serve"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def clean_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_") or k.startswith("WORKBENCH_TEST_")}
+    env["WORKBENCH_DATA_DIR"] = str(data_dir)
+    env["XDG_CONFIG_HOME"] = str(data_dir / "xdg")
+    env.update(extra or {})
+    return env
+
+
+def create_key(data_dir: Path, scopes: str, name: str = "test") -> str:
+    proc = subprocess.run(
+        [sys.executable, "-m", "mcp_workbench", "keys", "create", "--name", name, "--scopes", scopes],
+        env=clean_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        stdin=subprocess.DEVNULL,
+    )
+    return proc.stdout.strip().splitlines()[-1]
+
+
+@dataclass
+class HttpServer:
+    """A running `serve --transport http` subprocess; stop() returns its stdout and stderr."""
+
+    args: list[str]
+    data_dir: Path
+    env_extra: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[str] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.base}/mcp"
+
+    def start(self, timeout: float = 30.0) -> HttpServer:
+        self.proc = subprocess.Popen(
+            [*SERVE, "--transport", "http", "--port", str(self.port), *self.args],
+            env=clean_env(self.data_dir, self.env_extra),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited early: {self.proc.stderr.read() if self.proc.stderr else ''}")
+            try:
+                if get(f"{self.base}/livez")[0] == 200:
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        self.proc.kill()
+        raise AssertionError("server did not answer /livez in time")
+
+    def stop(self, timeout: float = 30.0) -> tuple[int, str, str]:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        out, err = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, out, err
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    return request("GET", url, headers=headers)
+
+
+def request(
+    method: str, url: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.status, _lower(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, _lower(error.headers), error.read()
+
+
+def _lower(headers: Any) -> dict[str, str]:
+    """Header names lower-cased: servers differ in the case they send."""
+    return {name.lower(): value for name, value in headers.items()}
