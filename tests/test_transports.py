@@ -121,3 +121,23 @@ def test_http_refuses_a_foreign_host_header(http_server: tuple[str, str]) -> Non
     }
     status, _, _ = request("POST", url, body, headers)
     assert status in (403, 421)
+
+
+def test_stdio_server_exits_0_on_sigterm_while_the_client_keeps_stdin_open(tmp_path: Path) -> None:
+    import signal
+
+    proc = subprocess.Popen(
+        SERVE, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path)
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}}  # fmt: skip
+    proc.stdin.write(json.dumps(init) + "\n")
+    proc.stdin.flush()
+    assert json.loads(proc.stdout.readline())["id"] == 1  # serving
+    proc.send_signal(signal.SIGTERM)
+    try:
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+        proc.communicate()

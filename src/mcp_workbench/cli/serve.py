@@ -12,6 +12,7 @@ import gc
 import logging
 import os
 import signal
+import threading
 from typing import Any
 
 import anyio
@@ -23,6 +24,7 @@ from mcp_workbench.server import build_server
 from mcp_workbench.settings import Settings
 
 log = logging.getLogger("mcp_workbench.serve")
+STDIO_EXIT_GRACE_S = 2.0
 
 
 def serve(settings: Settings) -> int:
@@ -57,20 +59,35 @@ def _serve_stdio(settings: Settings) -> None:
     mcp = build_server(settings)
     _freeze()
 
+    signalled = False
+
     async def run() -> None:
         async with anyio.create_task_group() as tasks:
 
             async def on_signal() -> None:
+                nonlocal signalled
                 with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                     async for _ in signals:
                         log.info("signal received; cancelling in-flight calls")
+                        signalled = True
                         tasks.cancel_scope.cancel()
+                        # The stdio reader blocks in a thread that cancellation cannot reach;
+                        # once the calls have unwound, leave without waiting for stdin.
+                        threading.Timer(STDIO_EXIT_GRACE_S, _exit_now).start()
 
             tasks.start_soon(on_signal)
             await mcp.run_async(transport="stdio", show_banner=False)
             tasks.cancel_scope.cancel()
+        if signalled:
+            _exit_now()
 
     anyio.run(run)
+
+
+def _exit_now() -> None:
+    log.info("stopped")
+    logging.shutdown()
+    os._exit(0)
 
 
 def _uvicorn_options(settings: Settings) -> dict[str, Any]:
