@@ -49,6 +49,8 @@ async def test_catalog_fits_every_client(session) -> None:
     annotations = {tool.name: tool.annotations for tool in tools}
     assert annotations["data_read"].read_only_hint is True
     assert annotations["data_write"].destructive_hint is True and annotations["data_write"].read_only_hint is False
+    assert annotations["web_fetch"].read_only_hint is True and annotations["web_fetch"].open_world_hint is True
+    assert annotations["web_fetch"].destructive_hint is False and annotations["web_fetch"].idempotent_hint is True
 
 
 async def test_server_info_names_mcp_workbench_and_its_version(era: str, make_settings) -> None:

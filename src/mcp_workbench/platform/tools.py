@@ -105,7 +105,7 @@ class OperationTool(Tool):
         """Validate ``arguments`` into the operation's model, or raise :class:`InvalidInput`."""
         cleaned = {key: value for key, value in arguments.items() if value is not None}
         operation = cleaned.get("operation")
-        if operation not in self._operations:
+        if not isinstance(operation, str) or operation not in self._operations:
             allowed = sorted(self._operations)
             raise InvalidInput(
                 f"'operation' must be one of {allowed}, got {operation!r}",

@@ -1,0 +1,139 @@
+"""A fetched body → the text the model asked for, and that text → one page.
+
+- ``markdown``: HTML is reduced to its main content (navigation, ads and footers dropped) and
+  written as Markdown with links, lists, tables and code blocks, by trafilatura; other text
+  is returned as it is (JSON pretty-printed).
+- ``text``: the same main content as plain text.
+- ``raw``: the body as received, decoded with its charset.
+- ``json``: the body parsed as JSON and pretty-printed; anything else is refused.
+
+trafilatura is imported on first use, in a worker thread, so server start-up does not pay
+for it and a large page does not stall the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+from mcp_workbench.platform.errors import InvalidInput
+from mcp_workbench.web.decoding import ContentType, decode_text, is_text, looks_like_html
+
+Format = Literal["markdown", "text", "raw", "json"]
+
+ACCEPT: dict[str, str] = {
+    "markdown": "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8,*/*;q=0.5",
+    "text": "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8,*/*;q=0.5",
+    "raw": "*/*",
+    "json": "application/json,application/*+json;q=0.9,*/*;q=0.5",
+}
+
+
+def convert(body: bytes, content_type: ContentType, fmt: Format, *, url: str, truncated: bool) -> str:
+    """The whole document in format ``fmt`` (CPU-bound: run it in a worker thread)."""
+    if not is_text(content_type, body):
+        raise InvalidInput(
+            f"{url} is {content_type.mime or 'binary data'}, not text; web_fetch reads HTML, text and JSON",
+            recovery_steps=["Fetch an HTML, text or JSON page instead; images, PDFs and archives cannot be read here."],
+            details={"url": url, "content_type": content_type.raw},
+        )
+    text = decode_text(body, content_type, truncated=truncated)
+    if fmt == "raw":
+        return text
+    if fmt == "json":
+        return pretty_json(text, content_type, url=url)
+    if looks_like_html(content_type, body):
+        return html_to(text, fmt, url=url)
+    if content_type.is_json:
+        try:
+            return pretty_json(text, content_type, url=url)
+        except InvalidInput:
+            return text
+    return text
+
+
+def pretty_json(text: str, content_type: ContentType, *, url: str) -> str:
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        reason = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise InvalidInput(
+            f"{url} did not return JSON ({content_type.mime or 'no content type'}): {reason}",
+            recovery_steps=["Call web_fetch again with format 'markdown' or 'text' to read what the URL returns."],
+            details={"url": url, "content_type": content_type.raw},
+        ) from None
+    try:
+        return json.dumps(value, indent=2, ensure_ascii=False)
+    except RecursionError:
+        raise InvalidInput(
+            f"{url} returned JSON nested too deeply to show",
+            recovery_steps=["Call web_fetch again with format 'raw' to read it as it is."],
+            details={"url": url},
+        ) from None
+
+
+def html_to(html: str, fmt: Format, *, url: str) -> str:
+    """Main content of an HTML page as Markdown (``markdown``) or plain text (``text``)."""
+    if not html.strip():
+        return ""
+    import trafilatura
+
+    tree = trafilatura.load_html(html)
+    if tree is None:
+        return ""
+    title = " ".join((tree.findtext(".//title") or "").split())
+    markdown = fmt == "markdown"
+    extracted = trafilatura.extract(
+        tree,
+        url=url,
+        output_format="markdown" if markdown else "txt",
+        include_links=markdown,
+        include_tables=True,
+        include_images=False,
+        include_comments=False,
+        favor_recall=True,
+        deduplicate=False,
+        with_metadata=False,
+    )
+    if not extracted:
+        # No main content found (a tiny page, or all navigation): show all of its text.
+        extracted = trafilatura.html2txt(html) or ""
+    extracted = extracted.strip()
+    if title and not extracted.startswith(("# ", title)):
+        extracted = f"# {title}\n\n{extracted}" if markdown else f"{title}\n\n{extracted}"
+    return extracted
+
+
+@dataclass(frozen=True)
+class Page:
+    text: str
+    start: int
+    end: int
+    total: int
+
+    @property
+    def next_start(self) -> int | None:
+        return self.end if self.end < self.total else None
+
+
+def paginate(content: str, start: int, max_length: int) -> Page:
+    """``content[start:]`` up to ``max_length`` characters, cut at a line or word end when one is near."""
+    total = len(content)
+    if start > total or (start == total and total > 0):
+        raise InvalidInput(
+            f"start_index {start} is past the end of the content ({total} characters)",
+            recovery_steps=[
+                f"The whole content was already returned; use a start_index below {total} to re-read part of it.",
+            ],
+            details={"field": "start_index", "total_length": total},
+        )
+    end = min(start + max_length, total)
+    if end < total:
+        floor = start + (max_length * 4) // 5  # never give up more than a fifth of the page
+        for separator in ("\n\n", "\n", " "):
+            cut = content.rfind(separator, floor, end)
+            if cut != -1:
+                end = cut + len(separator)
+                break
+    return Page(content[start:end], start, end, total)
