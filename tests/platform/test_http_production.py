@@ -118,6 +118,7 @@ async def test_metrics_count_calls_rejections_and_auth_failures(server: HttpServ
     assert "workbench_tool_call_duration_seconds_bucket" in text
     assert 'workbench_db_pool_connections{source="workspace",state="idle"}' in text
     assert "workbench_build_info{" in text
+    assert 'workbench_web_cache_requests_total{outcome="miss"} 0.0' in text
 
 
 def test_no_auth_refuses_to_bind_beyond_loopback(tmp_path: Path) -> None:

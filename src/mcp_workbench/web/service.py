@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
@@ -15,6 +16,7 @@ import anyio
 import httpx2
 
 from mcp_workbench.platform.calls import current_call
+from mcp_workbench.platform.metrics import Sample
 from mcp_workbench.platform.tools import Answer
 from mcp_workbench.web.convert import ACCEPT, Format, Page, convert, paginate
 from mcp_workbench.web.fetch import Fetched, Fetcher
@@ -36,16 +38,24 @@ class WebService:
         self.fetcher = Fetcher(settings, resolver=resolver)
         self._conversions: OrderedDict[tuple[str, ...], str] = OrderedDict()
         self._conversion_chars = 0
+        self._cache_outcomes = {"hit": 0, "miss": 0}
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
         self._conversions.clear()
         self._conversion_chars = 0
 
+    def samples(self) -> Iterator[Sample]:
+        """HTTP cache hits and misses of successful fetches, for /metrics."""
+        for outcome, count in self._cache_outcomes.items():
+            yield Sample("web_cache_requests", "web_fetch answers by HTTP cache outcome.", count,
+                         {"outcome": outcome}, kind="counter")  # fmt: skip
+
     async def fetch(self, args: FetchArgs) -> Answer:
         fetched = await self.fetcher.fetch(args.url, accept=ACCEPT[args.format], whole=args.format == "json")
         content = await self._converted(fetched, args.format)
         page = paginate(content, args.start_index, args.max_length)
+        self._cache_outcomes["hit" if fetched.from_cache else "miss"] += 1
         record = current_call()
         if record is not None:
             record.extra.update({"host": _host(fetched.final_url), "from_cache": fetched.from_cache})
