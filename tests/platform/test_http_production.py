@@ -166,3 +166,14 @@ async def test_several_workers_serve_statelessly(tmp_path: Path, redis_server) -
     finally:
         _, out, _ = server.stop()
         assert out == ""
+
+
+@pytest.mark.parametrize("field", ["inputResponses", "requestState"])
+def test_a_null_continuation_field_is_invalid_params(server: HttpServer, field: str) -> None:
+    key = create_key(server.data_dir, "*")
+    headers = {**MCP_HEADERS, "Authorization": f"Bearer {key}", "MCP-Protocol-Version": "2026-07-28"}
+    call = {"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+            "params": {"name": "data_read", "arguments": {"operation": "sources"}, field: None}}  # fmt: skip
+    status, _, body = request("POST", server.url, call, headers)
+    answer = json.loads(body)
+    assert status == 400 and answer["id"] == 9 and answer["error"]["code"] == -32602

@@ -1,0 +1,86 @@
+"""An HTTP guard for one protocol rule the MCP SDK's models do not enforce.
+
+In the 2026-07-28 era, ``tools/call`` may carry ``inputResponses`` and ``requestState``
+(multi-round-trip calls). An explicit ``null`` for either is invalid and must be a JSON-RPC
+error (invalid params), but mcp-types 2.3 accepts ``null`` as "absent" and the call runs as
+if it were a first round. This guard answers such requests with 400 / -32602 before they
+reach the MCP handler. It looks at the raw body bytes first and parses JSON only when the
+pattern is present, so ordinary requests cost one regex scan.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_NULL_CONTINUATION = re.compile(rb'"(?:inputResponses|requestState)"\s*:\s*null')
+INVALID_PARAMS = -32602
+
+
+class NullContinuationGuard:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # a disconnect: let the app see it
+                await self.app(scope, _replay(chunks, receive, first=message), send)
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if _NULL_CONTINUATION.search(body) and (answer := _refusal(body)) is not None:
+            await _send_json(send, 400, answer)
+            return
+        await self.app(scope, _replay([body], receive), send)
+
+
+def _refusal(body: bytes) -> dict[str, Any] | None:
+    try:
+        request = json.loads(body)
+    except ValueError:
+        return None  # malformed JSON is the transport's to answer
+    if not isinstance(request, dict) or request.get("method") != "tools/call":
+        return None
+    params = request.get("params")
+    if not isinstance(params, dict):
+        return None
+    nulls = [key for key in ("inputResponses", "requestState") if key in params and params[key] is None]
+    if not nulls:
+        return None
+    return {
+        "jsonrpc": "2.0",
+        "id": request.get("id"),
+        "error": {"code": INVALID_PARAMS, "message": f"Invalid params: {', '.join(nulls)} must not be null"},
+    }
+
+
+def _replay(chunks: list[bytes], original: Receive, first: Message | None = None) -> Receive:
+    """The buffered body once, then the real channel (a streaming response waits on it for
+    the client's disconnect)."""
+    pending: list[Message] = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+    if first is not None:
+        pending.append(first)
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await original()
+
+    return receive
+
+
+async def _send_json(send: Send, status: int, payload: dict[str, Any]) -> None:
+    body = json.dumps(payload).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
