@@ -120,3 +120,20 @@ async def test_completions_offer_source_and_table_names(session) -> None:
     assert tables.values == ["order_items", "orders"]
     prompt = mcp_types.PromptReference(type="ref/prompt", name="explore_database")
     assert (await session.client.complete(prompt, {"name": "source", "value": ""})).values == ["workspace"]
+
+
+async def test_completions_for_the_file_template_come_from_the_files_capability(
+    connect, make_settings, tmp_path
+) -> None:
+    import mcp_types
+
+    root = tmp_path / "proj"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "main.py").write_text("print('hi')\n")
+    async with connect(make_settings(files={"roots": {"proj": {"path": root}}})) as session:
+        template = mcp_types.ResourceTemplateReference(type="ref/resource", uri="files://{root}/{path*}")
+        assert (await session.client.complete(template, {"name": "root", "value": "p"})).values == ["proj"]
+        paths = await session.client.complete(template, {"name": "path", "value": "src/"}, {"root": "proj"})
+        assert paths.values == ["src/main.py"]
+        data = mcp_types.ResourceTemplateReference(type="ref/resource", uri="data://{source}/tables/{table}")
+        assert (await session.client.complete(data, {"name": "source", "value": ""})).values == ["workspace"]

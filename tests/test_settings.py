@@ -133,3 +133,15 @@ def test_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert exited.value.code == 0
     assert capsys.readouterr().out.startswith("mcp-workbench ")
+
+
+def test_root_flags_get_simple_unique_names(tmp_path: Path) -> None:
+    from mcp_workbench.cli.main import cli_roots
+
+    (tmp_path / "a" / "src").mkdir(parents=True)
+    (tmp_path / "b" / "src").mkdir(parents=True)
+    (tmp_path / "My Documents").mkdir()
+    roots = cli_roots([tmp_path / "a" / "src", tmp_path / "b" / "src", tmp_path / "My Documents"])
+    assert list(roots) == ["src", "src-2", "My_Documents"]
+    settings = load_settings(None, files={"roots": roots})
+    assert sorted(settings.files.roots) == ["My_Documents", "src", "src-2"]

@@ -19,7 +19,9 @@ from mcp_workbench.settings import Settings
 class Capability(Protocol):
     """Required: ``name`` and ``aclose()``. Optional, discovered by the composition root:
     ``async check() -> dict[str, str | None]`` for readiness (dependency -> problem or None)
-    and ``samples() -> Iterable[Sample]`` for metrics gathered at scrape time."""
+    ``samples() -> Iterable[Sample]`` for metrics gathered at scrape time, and
+    ``async complete(ref, argument, context) -> list[str] | None`` for argument completions
+    (None: not this capability's reference)."""
 
     name: str
 

@@ -108,11 +108,25 @@ def build_server(settings: Settings) -> FastMCP:
                 health.add_check(check)
             if samples := getattr(capability, "samples", None):
                 metrics.add_source(samples)
+    mcp.completion(_completions(capabilities))
     if limiter.shared:
         health.add_check(_storage_check(limiter))
     token = settings.http.metrics_token
     add_routes(mcp, health, metrics, token.get_secret_value() if token else None)
     return mcp
+
+
+def _completions(capabilities: list[Capability]) -> Any:
+    """One completion handler for the server: the first capability that knows the reference answers."""
+
+    async def complete(ref: Any, argument: Any, context: Any) -> list[str]:
+        for capability in capabilities:
+            hook = getattr(capability, "complete", None)
+            if hook is not None and (found := await hook(ref, argument, context)) is not None:
+                return found
+        return []
+
+    return complete
 
 
 def _storage_check(limiter: RateLimiter) -> Any:

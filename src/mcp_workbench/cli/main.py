@@ -8,6 +8,7 @@ configuration ends the process with exit code 2 and a message naming the key.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -74,13 +75,27 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
     if http:
         values["http"] = http
     if getattr(args, "root", None):
-        values["files"] = {"roots": {root_name(path): {"path": path} for path in args.root}}
+        values["files"] = {"roots": cli_roots(args.root)}
     return {key: value for key, value in values.items() if value is not None}
 
 
 def root_name(path: Path) -> str:
-    """A --root's name is its directory's name (``.`` resolves to the current directory's)."""
-    return path.expanduser().resolve().name or "root"
+    """A --root's name is its directory's name (``.`` resolves to the current directory's),
+    made a simple name: other characters become ``_``."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", path.expanduser().resolve().name).lstrip(".-")[:60]
+    return name or "root"
+
+
+def cli_roots(paths: list[Path]) -> dict[str, dict[str, Path]]:
+    """Roots from repeated --root flags; a repeated directory name gets a -2, -3 ... suffix."""
+    roots: dict[str, dict[str, Path]] = {}
+    for path in paths:
+        base = name = root_name(path)
+        counter = 2
+        while name.casefold() in {n.casefold() for n in roots}:
+            name, counter = f"{base}-{counter}", counter + 1
+        roots[name] = {"path": path.expanduser()}
+    return roots
 
 
 def main(argv: Sequence[str] | None = None) -> int:

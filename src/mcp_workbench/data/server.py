@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 
-import mcp_types
 from fastmcp import FastMCP
 from mcp_types import ToolAnnotations
 
@@ -100,6 +99,10 @@ async def _resource(work: Awaitable[dict[str, object]]) -> dict[str, object]:
         raise ResourceError(f"{exc.code}: {exc.message}") from None
 
 
+TABLE_TEMPLATE = "data://{source}/tables/{table}"
+EXPLORE_PROMPT_NAME = "explore_database"
+
+
 def install(mcp: FastMCP, settings: Settings) -> DataService:
     service = DataService(settings)
     register_data(mcp, service)
@@ -121,7 +124,7 @@ def register_data(mcp: FastMCP, service: DataService) -> None:
         )(_schema_reader(service, name))
 
     @mcp.resource(
-        "data://{source}/tables/{table}",
+        TABLE_TEMPLATE,
         name="table-description",
         title="Table description",
         description="Columns, types, keys and indexes of one table, as JSON.",
@@ -131,29 +134,10 @@ def register_data(mcp: FastMCP, service: DataService) -> None:
         return json.dumps(await _resource(service.table_document(source, table)), ensure_ascii=False, default=str)
 
     @mcp.prompt(
-        name="explore_database",
+        name=EXPLORE_PROMPT_NAME,
         title="Explore a database",
         description="Guide for surveying a data source: tables, columns, relations, sample rows, data quality.",
     )
     def explore_database(source: str = "workspace", focus: str = "") -> str:
         focus_line = f"\nFocus on: {focus}" if focus else ""
         return EXPLORE_PROMPT.format(source=source, focus_line=focus_line)
-
-    async def complete(
-        ref: mcp_types.PromptReference | mcp_types.ResourceTemplateReference,
-        argument: mcp_types.CompletionArgument,
-        context: mcp_types.CompletionContext | None,
-    ) -> list[str]:
-        prefix = argument.value.lower()
-        if argument.name == "source":
-            return [n for n in service.registry.names() if n.lower().startswith(prefix)]
-        if argument.name == "table":
-            source = ((context.arguments or {}) if context else {}).get("source", "workspace")
-            try:
-                names = await service.table_names(source)
-            except WorkbenchError:
-                return []
-            return [n for n in names if n.lower().startswith(prefix)]
-        return []
-
-    mcp.completion(complete)

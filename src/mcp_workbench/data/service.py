@@ -29,6 +29,7 @@ from mcp_workbench.data.models import (
 from mcp_workbench.data.render import json_text, page_text, table_text
 from mcp_workbench.data.schema import SchemaCatalog
 from mcp_workbench.data.sources import SourceRegistry
+from mcp_workbench.platform.errors import WorkbenchError
 from mcp_workbench.platform.metrics import Sample
 from mcp_workbench.platform.tools import Answer
 from mcp_workbench.settings import Settings
@@ -180,6 +181,26 @@ class DataService:
         else:
             text = f"{outcome.affected} row(s) {verb} in '{outcome.table}'."
         return Answer(text, outcome.to_dict())
+
+    # --- completions ----------------------------------------------------------------------
+
+    async def complete(self, ref: Any, argument: Any, context: Any) -> list[str] | None:
+        """Source and table names for the table template and the explore prompt; None otherwise."""
+        from mcp_workbench.data.server import EXPLORE_PROMPT_NAME, TABLE_TEMPLATE
+
+        if getattr(ref, "uri", None) != TABLE_TEMPLATE and getattr(ref, "name", None) != EXPLORE_PROMPT_NAME:
+            return None
+        prefix = argument.value.lower()
+        if argument.name == "source":
+            return [n for n in self.registry.names() if n.lower().startswith(prefix)]
+        if argument.name == "table":
+            source = ((context.arguments or {}) if context else {}).get("source", "workspace")
+            try:
+                names = await self.table_names(source)
+            except WorkbenchError:
+                return []
+            return [n for n in names if n.lower().startswith(prefix)]
+        return None
 
     # --- resources ------------------------------------------------------------------------
 

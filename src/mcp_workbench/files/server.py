@@ -1,19 +1,123 @@
-"""The files capability on MCP (registered only when roots are configured)."""
+"""The files capability on MCP: two tools and a resource template (registered only when roots
+are configured; ``files_write`` only when at least one root is writable).
+
+Thin by design: everything here declares MCP components and forwards to
+:class:`~mcp_workbench.files.service.FilesService`. Completions for the resource template's
+``root`` and ``path`` are :meth:`FilesService.complete_files`, for the server-wide completion
+handler to call (a FastMCP server has only one).
+"""
 
 from __future__ import annotations
 
 import logging
 
 from fastmcp import FastMCP
+from fastmcp.exceptions import ResourceError
+from fastmcp.resources.base import ResourceResult
+from mcp_types import ToolAnnotations
 
-from mcp_workbench.capability import Capability
+from mcp_workbench.files import models
+from mcp_workbench.files.service import FilesService
+from mcp_workbench.platform.errors import WorkbenchError
+from mcp_workbench.platform.tools import Operation, OperationTool
 from mcp_workbench.settings import Settings
 
 log = logging.getLogger("mcp_workbench.files")
 
+FILE_TEMPLATE = "files://{root}/{path*}"
+"""A file by root name and path. Not ``file://``: clients normalise a ``file://`` host (lower
+case, ``localhost`` dropped, digits read as an IPv4 address), which would mangle root names."""
 
-def install(mcp: FastMCP, settings: Settings) -> Capability | None:
+READ_DESCRIPTION = """Read files under the configured roots; never changes anything.
+Start with operation 'roots' or 'tree'. 'path' is relative to a root, '/' between names;
+'root' may be omitted when only one root is configured.
+'read' returns text by lines (start_line/end_line, head, tail) or from a byte offset; a cut answer ends
+with the exact call that continues it (start_line=N or offset=N). Images (png, jpeg, gif, webp) come back
+as images; other binary files are described, not shown.
+'search' finds files by name with 'pattern' (a glob: '*.py' at any depth, 'src/**/test_*.py') and/or by
+content with 'contains' (a regular expression), answering path:line: text.
+'tree' and 'search' leave out what .gitignore files ignore unless gitignore: false.
+Symbolic links that lead outside a root are never followed."""
+
+WRITE_DESCRIPTION = """Change files under the writable roots: write a whole file (atomically), edit by exact text
+replacement, mkdir, move, delete.
+'edit' takes edits [{"old": ..., "new": ...}]: each old text must occur exactly once in the file (otherwise
+CONFLICT: read the file again, or add surrounding lines); all edits apply or none; dry_run: true returns
+the diff and changes nothing.
+'write' replaces the whole file (create_only: true refuses to replace one); parents: true creates missing
+directories.
+'move' replaces an existing destination only with overwrite: true; destination_root moves to another root.
+'delete' removes a file, a link or an empty directory; recursive: true removes a directory with everything
+in it (use dry_run first).
+Read-only roots answer READ_ONLY. Writes never go through symbolic links."""
+
+
+def files_read_tool(service: FilesService) -> OperationTool:
+    return OperationTool.build(
+        name="files_read",
+        title="Read files",
+        description=READ_DESCRIPTION,
+        operations=[
+            Operation(models.RootsArgs, service.list_roots),
+            Operation(models.ListArgs, service.list_directory),
+            Operation(models.TreeArgs, service.tree),
+            Operation(models.ReadArgs, service.read),
+            Operation(models.SearchArgs, service.search),
+            Operation(models.InfoArgs, service.info),
+        ],
+        annotations=ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False),
+    )
+
+
+def files_write_tool(service: FilesService) -> OperationTool:
+    return OperationTool.build(
+        name="files_write",
+        title="Write files",
+        description=WRITE_DESCRIPTION,
+        operations=[
+            Operation(models.WriteArgs, service.write),
+            Operation(models.EditArgs, service.edit),
+            Operation(models.MkdirArgs, service.mkdir),
+            Operation(models.MoveArgs, service.move),
+            Operation(models.DeleteArgs, service.delete),
+        ],
+        annotations=ToolAnnotations(
+            readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False
+        ),
+    )
+
+
+def install(mcp: FastMCP, settings: Settings) -> FilesService | None:
     if not settings.files.roots:
         log.info("file tools off: no roots configured (add --root PATH or [files.roots.NAME] path = ...)")
         return None
-    return None
+    service = FilesService(settings.files)
+    register_files(mcp, service)
+    log.info(
+        "file tools on",
+        extra={
+            "roots": {root.name: str(root.path) for root in service.roots.all()},
+            "writable": service.roots.any_writable(),
+        },
+    )
+    return service
+
+
+def register_files(mcp: FastMCP, service: FilesService) -> None:
+    mcp.add_tool(files_read_tool(service))
+    if service.roots.any_writable():
+        mcp.add_tool(files_write_tool(service))
+
+    @mcp.resource(
+        FILE_TEMPLATE,
+        name="file",
+        title="File in a root",
+        description="A file under a configured root: text as text, images and other binary files as blobs, "
+        "a directory as a JSON listing. Large files: use files_read operation 'read'.",
+        mime_type="text/plain",
+    )
+    async def file_resource(root: str, path: str) -> ResourceResult:
+        try:
+            return await service.resource(root, path)
+        except WorkbenchError as exc:
+            raise ResourceError(f"{exc.code}: {exc.message}") from None

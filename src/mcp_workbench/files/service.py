@@ -1,0 +1,344 @@
+"""The files capability's handlers: plain async functions from arguments to answers.
+
+The seam between the tool adapter (which validates and maps errors) and the domain modules
+(which know nothing of MCP). Each handler runs its blocking file-system work in a worker
+thread (``anyio.to_thread``), content searches in a killable child process, and shapes the
+result as text plus structured data. Writes are serialised within the process.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import os
+import stat
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import anyio
+from fastmcp.resources.base import ResourceContent, ResourceResult
+from fastmcp.tools.base import ToolResult
+from mcp_types import ImageContent, TextContent
+
+from mcp_workbench.files import reading, render, writing
+from mcp_workbench.files.isolation import WorkerPool
+from mcp_workbench.files.models import (
+    DeleteArgs,
+    EditArgs,
+    InfoArgs,
+    ListArgs,
+    MkdirArgs,
+    MoveArgs,
+    ReadArgs,
+    RootsArgs,
+    SearchArgs,
+    TreeArgs,
+    WriteArgs,
+)
+from mcp_workbench.files.paths import parse_relative, printable
+from mcp_workbench.files.roots import RootSet
+from mcp_workbench.files.sandbox import DIR_FD_SUPPORTED, Sandbox, Target
+from mcp_workbench.files.search import SearchJob, run_search
+from mcp_workbench.files.settings import FilesSettings
+from mcp_workbench.files.textio import SAMPLE_BYTES, sniff
+from mcp_workbench.platform.errors import TooLarge, WorkbenchError
+from mcp_workbench.platform.tools import Answer
+
+T = TypeVar("T")
+MAX_COMPLETIONS = 100
+
+
+@dataclass
+class MediaAnswer(Answer):
+    """An answer that carries images after its text."""
+
+    images: list[ImageContent] = field(default_factory=list)
+
+    def to_tool_result(self) -> ToolResult:
+        content = [TextContent(type="text", text=self.text), *self.images]
+        return ToolResult(content=content, structured_content=self.data)
+
+
+async def blocking(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run file-system work in a worker thread so the event loop never waits on a disk."""
+    return await anyio.to_thread.run_sync(functools.partial(function, *args, **kwargs))
+
+
+class FilesService:
+    """The configured roots and one handler per operation."""
+
+    name = "files"
+
+    def __init__(self, settings: FilesSettings, *, use_dir_fd: bool = DIR_FD_SUPPORTED) -> None:
+        self.settings = settings
+        self.roots = RootSet(settings, use_dir_fd=use_dir_fd)
+        self._use_dir_fd = use_dir_fd
+        self._write_lock: anyio.Lock | None = None
+        self._workers = WorkerPool(size=2)
+        self._limits = writing.Limits(
+            max_write_bytes=settings.max_write_bytes,
+            max_diff_chars=settings.max_read_bytes,
+            max_delete_entries=settings.max_delete_entries,
+        )
+
+    async def aclose(self) -> None:
+        """Stop the search worker processes."""
+        await self._workers.aclose()
+
+    def _locate(self, root: str | None, path: str, *, follow: bool = True) -> tuple[Sandbox, Target]:
+        return self.roots.locate(root, path, follow=follow)
+
+    # --- files_read ---------------------------------------------------------------------------
+
+    async def list_roots(self, args: RootsArgs) -> Answer:
+        roots = self.roots.describe()
+        return Answer(render.roots_text(roots), {"roots": roots})
+
+    async def list_directory(self, args: ListArgs) -> Answer:
+        def work() -> dict[str, Any]:
+            sandbox, target = self._locate(args.root, args.path)
+            return reading.list_directory(sandbox, target, pattern=args.pattern, limit=self.settings.max_list_entries)
+
+        data = await blocking(work)
+        return Answer(render.list_text(data), data)
+
+    async def tree(self, args: TreeArgs) -> Answer:
+        depth = min(args.depth, self.settings.max_tree_depth)
+
+        def work() -> dict[str, Any]:
+            sandbox, target = self._locate(args.root, args.path)
+            return reading.tree(
+                sandbox,
+                target,
+                depth=depth,
+                exclude=args.exclude,
+                gitignore=args.gitignore,
+                limit=self.settings.max_tree_entries,
+                budget_s=self.settings.search_timeout_s,
+            )
+
+        data = await blocking(work)
+        return Answer(render.tree_text(data), data)
+
+    async def read(self, args: ReadArgs) -> Answer:
+        request = reading.ReadRequest(
+            start_line=args.start_line,
+            end_line=args.end_line,
+            head=args.head,
+            tail=args.tail,
+            offset=args.offset,
+            encoding=args.encoding,
+        )
+
+        def work() -> reading.ReadResult:
+            sandbox, target = self._locate(args.root, args.path)
+            return reading.read_file(
+                sandbox, target, request, cap=self.settings.max_read_bytes, image_cap=self.settings.max_image_bytes
+            )
+
+        result = await blocking(work)
+        data = {**result.data, "cap": self.settings.max_read_bytes} if result.kind == "text" else result.data
+        text = render.read_text(data)
+        if result.image is not None and result.image_info is not None:
+            image = ImageContent(
+                type="image", data=base64.b64encode(result.image).decode("ascii"), mime_type=result.image_info.mime_type
+            )
+            return MediaAnswer(text, data, images=[image])
+        return Answer(text, data)
+
+    async def search(self, args: SearchArgs) -> Answer:
+        def prepare() -> tuple[SearchJob, str]:
+            sandbox, target = self._locate(args.root, args.path)
+            start_is_file = False
+            if not target.is_root:
+                parent, _ = sandbox.open_parent(target)
+                with parent:
+                    found = sandbox.lstat(parent, target.name, target.shown)
+                start_is_file = found is not None and stat.S_ISREG(found.st_mode)
+            job = SearchJob(
+                root_name=sandbox.name,
+                root_path=str(sandbox.path),
+                use_dir_fd=self._use_dir_fd,
+                start=target.real,
+                start_is_file=start_is_file,
+                pattern=args.pattern,
+                contains=args.contains,
+                ignore_case=args.ignore_case,
+                exclude=tuple(args.exclude),
+                gitignore=args.gitignore,
+                max_results=min(args.max_results, self.settings.max_search_matches),
+                max_files=self.settings.max_search_files,
+                max_file_bytes=self.settings.max_search_file_bytes,
+                budget_s=self.settings.search_timeout_s,
+            )
+            return job, target.shown
+
+        job, shown = await blocking(prepare)
+        matches: list[dict[str, Any]] = []
+        if job.contains is None:
+            summary = await blocking(run_search, job, matches.append)
+        else:
+            outcome = await self._workers.run(run_search, job, budget_s=job.budget_s)
+            matches = outcome.items
+            summary = outcome.result or {"stopped_by": "time", "files_visited": None, "files_searched": None}
+        data = {
+            "root": job.root_name,
+            "path": shown,
+            "pattern": args.pattern,
+            "contains": args.contains,
+            "matches": matches[: job.max_results],
+            "truncated": summary.get("stopped_by") is not None,
+            **summary,
+        }
+        return Answer(render.search_text(data), data)
+
+    async def info(self, args: InfoArgs) -> Answer:
+        def work() -> dict[str, Any]:
+            sandbox, target = self._locate(args.root, args.path, follow=False)
+            return reading.info(sandbox, target)
+
+        data = await blocking(work)
+        return Answer(render.info_text(data), data)
+
+    # --- files_write --------------------------------------------------------------------------
+
+    async def _serialised(self, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        if self._write_lock is None:
+            self._write_lock = anyio.Lock()
+        async with self._write_lock:
+            return await blocking(work)
+
+    async def write(self, args: WriteArgs) -> Answer:
+        def work() -> dict[str, Any]:
+            sandbox, target = self._locate(args.root, args.path, follow=False)
+            return writing.write_file(
+                self.roots,
+                sandbox,
+                target,
+                content=args.content,
+                encoding=args.encoding,
+                create_only=args.create_only,
+                parents=args.parents,
+                dry_run=args.dry_run,
+                limits=self._limits,
+            )
+
+        data = await self._serialised(work)
+        return Answer(render.write_text("write", data), data)
+
+    async def edit(self, args: EditArgs) -> Answer:
+        def work() -> dict[str, Any]:
+            sandbox, target = self._locate(args.root, args.path, follow=False)
+            return writing.edit_file(
+                self.roots, sandbox, target, edits=list(args.edits), dry_run=args.dry_run, limits=self._limits
+            )
+
+        data = await self._serialised(work)
+        return Answer(render.write_text("edit", data), data)
+
+    async def mkdir(self, args: MkdirArgs) -> Answer:
+        def work() -> dict[str, Any]:
+            sandbox, target = self._locate(args.root, args.path, follow=False)
+            return writing.make_directory(self.roots, sandbox, target, parents=args.parents, dry_run=args.dry_run)
+
+        data = await self._serialised(work)
+        return Answer(render.write_text("mkdir", data), data)
+
+    async def move(self, args: MoveArgs) -> Answer:
+        def work() -> dict[str, Any]:
+            source = self._locate(args.root, args.path, follow=False)
+            destination_root = args.destination_root if args.destination_root is not None else source[0].name
+            destination = self.roots.locate(destination_root, args.destination, field="destination", follow=False)
+            return writing.move(self.roots, source, destination, overwrite=args.overwrite, dry_run=args.dry_run)
+
+        data = await self._serialised(work)
+        return Answer(render.write_text("move", data), data)
+
+    async def delete(self, args: DeleteArgs) -> Answer:
+        def work() -> dict[str, Any]:
+            sandbox, target = self._locate(args.root, args.path, follow=False)
+            return writing.delete(
+                self.roots, sandbox, target, recursive=args.recursive, dry_run=args.dry_run, limits=self._limits
+            )
+
+        data = await self._serialised(work)
+        return Answer(render.write_text("delete", data), data)
+
+    # --- resource and completions -------------------------------------------------------------
+
+    async def resource(self, root: str, path: str) -> ResourceResult:
+        """The file ``path`` of ``root`` as text or a blob; a directory as a JSON listing."""
+        return await blocking(self._resource, root, path)
+
+    def _resource(self, root: str, path: str) -> ResourceResult:
+        sandbox, target = self._locate(root, path)
+        try:
+            fd, info = sandbox.open_file(target)
+        except WorkbenchError as exc:
+            if exc.details.get("type") != "directory":
+                raise
+            listing = reading.list_directory(sandbox, target, pattern=None, limit=self.settings.max_list_entries)
+            return ResourceResult([ResourceContent(json.dumps(listing, ensure_ascii=False), "application/json")])
+        with os.fdopen(fd, "rb") as handle:
+            sample = handle.read(SAMPLE_BYTES)
+            sniffed = sniff(sample, whole=len(sample) < SAMPLE_BYTES)
+            cap = self.settings.max_read_bytes if sniffed.kind == "text" else self.settings.max_image_bytes
+            if info.st_size > cap:
+                raise TooLarge(
+                    f"'{target.shown}' is {info.st_size} bytes; the resource serves at most {cap}",
+                    recovery_steps=[f"Read it in pieces with files_read operation 'read' and path '{target.shown}'."],
+                )
+            raw = sample + handle.read(cap + 1 - len(sample))
+        if sniffed.kind == "text" and sniffed.encoding is not None:
+            text = raw[len(sniffed.bom) :].decode(sniffed.encoding, "replace")
+            return ResourceResult([ResourceContent(text, mime_type=_text_mime(target.shown))])
+        mime = sniffed.image.mime_type if sniffed.image else reading.guess_mime(target.shown)
+        return ResourceResult([ResourceContent(raw, mime_type=mime)])
+
+    async def complete(self, ref: Any, argument: Any, context: Any) -> list[str] | None:
+        """The composition root's completion hook: only the file template's arguments."""
+        from mcp_workbench.files.server import FILE_TEMPLATE
+
+        if getattr(ref, "uri", None) != FILE_TEMPLATE:
+            return None
+        return await self.complete_files(argument.name, argument.value, context.arguments if context else None)
+
+    async def complete_files(
+        self, argument_name: str, value: str, context_arguments: Mapping[str, str] | None
+    ) -> list[str] | None:
+        """Completions for the file resource's ``root`` and ``path``; ``None`` for other arguments."""
+        if argument_name == "root":
+            return [name for name in self.roots.names() if name.casefold().startswith(value.casefold())]
+        if argument_name == "path":
+            return await blocking(self._complete_path, value, (context_arguments or {}).get("root"))
+        return None
+
+    def _complete_path(self, value: str, root: str | None) -> list[str]:
+        folder, _, prefix = value.rpartition("/")
+        try:
+            sandbox = self.roots.get(root)
+            target = sandbox.resolve(parse_relative(folder))
+            directory, _ = sandbox.open_dir(target.real)
+        except WorkbenchError:
+            return []
+        found: list[str] = []
+        with directory:
+            try:
+                with directory.scandir() as listing:
+                    entries = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in listing]
+            except OSError:
+                return []
+        for name, is_dir in entries:
+            if name.startswith(".") and not prefix.startswith("."):
+                continue
+            if name.casefold().startswith(prefix.casefold()):
+                shown = printable(name) + ("/" if is_dir else "")
+                found.append(f"{folder}/{shown}" if folder else shown)
+        return sorted(found)[:MAX_COMPLETIONS]
+
+
+def _text_mime(shown: str) -> str:
+    guessed = reading.guess_mime(shown)
+    return guessed if guessed.startswith("text/") or guessed.endswith(("json", "xml", "javascript")) else "text/plain"

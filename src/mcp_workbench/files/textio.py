@@ -1,0 +1,216 @@
+"""Telling text from binary, finding a text file's encoding, and reading it by lines or bytes.
+
+Detection, on the first 64 KB: a byte-order mark decides (UTF-8/16/32); else image magic
+bytes make an image; else valid UTF-8 is UTF-8; else NUL bytes mean binary (unless they fall
+in the pattern of BOM-less UTF-16); else many control bytes mean binary; else
+charset-normalizer names a legacy encoding (cp1252 when it is among the equally good
+guesses, as browsers do), with cp1252 / latin-1 as the fallback.
+
+Lines are split on the encoded newline at code-unit boundaries, so UTF-16 and UTF-32 files
+are read by lines as exactly as UTF-8 ones, and every line's byte offset is known: a read
+cut by the byte cap says precisely where to continue (``start_line`` or ``offset``).
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Literal
+
+import charset_normalizer
+
+from mcp_workbench.files.images import ImageInfo, sniff_image
+
+SAMPLE_BYTES = 64 * 1024
+CHUNK_BYTES = 64 * 1024
+LINE_COUNT_LIMIT = 32 * 1024 * 1024
+"""Files up to this size have their lines counted (``total_lines``) on every read."""
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_TEXT_CONTROLS = frozenset(b"\t\n\r\f\b\v\x1b")
+_UNIT_CODECS = {"utf-16-le": 2, "utf-16-be": 2, "utf-32-le": 4, "utf-32-be": 4}
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    """What a file holds: text in ``encoding`` (after ``bom``), an image, or other binary."""
+
+    kind: Literal["text", "image", "binary"]
+    encoding: str | None = None
+    bom: bytes = b""
+    image: ImageInfo | None = None
+
+    @property
+    def label(self) -> str:
+        if self.kind != "text" or self.encoding is None:
+            return self.kind
+        return self.encoding + (" with BOM" if self.bom else "")
+
+
+def normalize_encoding(name: str) -> str:
+    """A codec name as reported and used here (``UTF8`` -> ``utf-8``, ``latin1`` -> ``latin-1``).
+
+    ``utf-16``/``utf-32`` without an endianness mean little-endian (a BOM, when present,
+    decides instead). Raises ``LookupError`` for unknown codecs.
+    """
+    canonical = codecs.lookup(name).name
+    return {"utf-16": "utf-16-le", "utf-32": "utf-32-le", "utf-8-sig": "utf-8"}.get(canonical, canonical)
+
+
+def sniff(sample: bytes, *, whole: bool, encoding: str | None = None) -> Sniffed:
+    """Classify a file from its first bytes; ``whole`` says the sample is the entire file."""
+    for bom, name in _BOMS:
+        if sample.startswith(bom) and (encoding is None or normalize_encoding(encoding) == name):
+            return Sniffed("text", name, bom)
+    if encoding is not None:
+        return Sniffed("text", normalize_encoding(encoding))
+    if (image := sniff_image(sample)) is not None:
+        return Sniffed("image", image=image)
+    if _decodes(sample, "utf-8", whole=whole) and b"\x00" not in sample:
+        return Sniffed("text", "utf-8")
+    if b"\x00" in sample:
+        utf16 = _bomless_utf16(sample, whole=whole)
+        return Sniffed("text", utf16) if utf16 else Sniffed("binary")
+    controls = sum(1 for byte in sample if byte < 0x20 and byte not in _TEXT_CONTROLS)
+    if controls > len(sample) // 20:
+        return Sniffed("binary")
+    return Sniffed("text", _legacy_encoding(sample))
+
+
+def _decodes(sample: bytes, encoding: str, *, whole: bool) -> bool:
+    try:
+        codecs.getincrementaldecoder(encoding)("strict").decode(sample, final=whole)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _bomless_utf16(sample: bytes, *, whole: bool) -> str | None:
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return None
+    odd_nuls = sample[1::2].count(0)
+    even_nuls = sample[0::2].count(0)
+    for name, mostly, rarely in (("utf-16-le", odd_nuls, even_nuls), ("utf-16-be", even_nuls, odd_nuls)):
+        if mostly >= pairs * 0.4 and rarely <= pairs * 0.05 and _decodes(sample, name, whole=whole):
+            return name
+    return None
+
+
+def _legacy_encoding(sample: bytes) -> str:
+    results = charset_normalizer.from_bytes(sample)
+    best = results.best()
+    if best is not None:
+        equally_good = {m.encoding for m in results if m.chaos == best.chaos} | set(best.could_be_from_charset)
+        if "cp1252" in equally_good and _decodes(sample, "cp1252", whole=True):
+            return "cp1252"
+        return normalize_encoding(best.encoding)
+    return "cp1252" if _decodes(sample, "cp1252", whole=True) else "latin-1"
+
+
+# --- lines -----------------------------------------------------------------------------------
+
+
+def newline_of(encoding: str) -> tuple[bytes, int]:
+    """The encoded ``\\n`` and the code-unit size lines must be aligned to."""
+    return "\n".encode(encoding), _UNIT_CODECS.get(encoding, 1)
+
+
+def iter_lines(handle: BinaryIO, start: int, encoding: str, max_line: int) -> Iterator[tuple[int, bytes, bool]]:
+    """Yield ``(byte offset, line bytes with newline, complete)`` from ``start`` on.
+
+    A line longer than ``max_line`` bytes is yielded once, cut to its first ``max_line``
+    bytes with ``complete=False``; the rest of it is skipped without being held in memory.
+    """
+    newline, unit = newline_of(encoding)
+    handle.seek(start)
+    buffer = bytearray()
+    base = start
+    skipping = eof = False
+    while True:
+        index = _find_newline(buffer, newline, unit)
+        if index < 0:
+            if not skipping and len(buffer) > max_line:
+                yield base, bytes(buffer[:max_line]), False
+                skipping = True
+            if skipping:
+                keep = len(buffer) - len(buffer) % unit
+                del buffer[:keep]
+                base += keep
+            if eof:
+                if buffer and not skipping:
+                    yield base, bytes(buffer), True
+                return
+            chunk = handle.read(CHUNK_BYTES)
+            eof = not chunk
+            buffer += chunk
+            continue
+        end = index + len(newline)
+        if skipping:
+            skipping = False
+        elif end > max_line:
+            yield base, bytes(buffer[:max_line]), False
+        else:
+            yield base, bytes(buffer[:end]), True
+        del buffer[:end]
+        base += end
+
+
+def _find_newline(buffer: bytearray, newline: bytes, unit: int) -> int:
+    index = buffer.find(newline)
+    while index >= 0 and index % unit:
+        index = buffer.find(newline, index + 1)
+    return index
+
+
+def count_lines(handle: BinaryIO, start: int, encoding: str) -> int:
+    """Number of lines from ``start`` to the end (a last line without newline counts)."""
+    newline, unit = newline_of(encoding)
+    handle.seek(start)
+    if unit == 1 and len(newline) == 1:
+        total = 0
+        last = b""
+        while chunk := handle.read(1 << 20):
+            total += chunk.count(newline)
+            last = chunk[-1:]
+        return total + (1 if last and last != newline else 0)
+    return sum(1 for _ in iter_lines(handle, start, encoding, max_line=1))
+
+
+def decode_prefix(raw: bytes, encoding: str, *, final: bool) -> tuple[str, int]:
+    """Decode ``raw`` up to the last whole character; return the text and bytes consumed."""
+    decoder = codecs.getincrementaldecoder(encoding)("replace")
+    text = decoder.decode(raw, final=final)
+    pending = decoder.getstate()[0]
+    return text, len(raw) - len(pending)
+
+
+def align_start(handle: BinaryIO, offset: int, base: int, encoding: str) -> int:
+    """Move a caller's byte offset to the next character boundary."""
+    _, unit = newline_of(encoding)
+    offset = max(offset, base)
+    if unit > 1:
+        return base + -(-(offset - base) // unit) * unit
+    if encoding == "utf-8":
+        handle.seek(offset)
+        head = handle.read(4)
+        skip = 0
+        while skip < min(3, len(head)) and head[skip] & 0xC0 == 0x80:
+            skip += 1
+        return offset + skip
+    return offset
+
+
+def line_endings(text: str) -> Literal["lf", "crlf", "mixed", "none"]:
+    newlines = text.count("\n")
+    if not newlines:
+        return "none"
+    crlf = text.count("\r\n")
+    return "crlf" if crlf == newlines else "lf" if crlf == 0 else "mixed"

@@ -1,0 +1,176 @@
+"""A bounded walk below a directory of a root, shared by ``tree`` and ``search``.
+
+Depth-first, entries sorted by name, directories reported before their contents. It never
+follows a symbolic link (links are reported as entries, not entered), skips what ``exclude``
+or ``.gitignore`` files (and the ``.git`` directory) rule out, and stops at its deadline.
+Each directory is opened relative to its parent without following links, so a directory
+swapped for a link during the walk is skipped rather than entered.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from mcp_workbench.files.ignore import GITIGNORE_MAX_BYTES, Ignorer, Rules
+from mcp_workbench.files.paths import RelPath
+from mcp_workbench.files.sandbox import O_BINARY, O_NONBLOCK, Dir, Sandbox, kind_of
+from mcp_workbench.platform.errors import WorkbenchError
+
+MAX_DIR_ENTRIES = 100_000
+"""Entries read from one directory at most (its listing is sorted in memory)."""
+
+
+_Level = tuple[Dir, RelPath, Iterator[tuple[str, os.stat_result]], int]
+"""An open directory, its path, its remaining entries, and its depth."""
+
+
+@dataclass
+class WalkItem:
+    """One entry met by the walk; ``parent`` stays open while the consumer handles it."""
+
+    rel: RelPath
+    depth: int
+    info: os.stat_result
+    parent: Dir
+
+    @property
+    def name(self) -> str:
+        return self.rel[-1]
+
+    @property
+    def kind(self) -> str:
+        return kind_of(self.info.st_mode)
+
+    @property
+    def is_dir(self) -> bool:
+        return stat.S_ISDIR(self.info.st_mode)
+
+
+@dataclass
+class WalkReport:
+    stopped: str | None = None
+    ignored: int = 0
+    unreadable: int = 0
+    crowded_dirs: list[str] = field(default_factory=list)
+
+
+class Walk:
+    """Iterate the entries below ``start`` (resolved components of a directory of ``sandbox``)."""
+
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        start: RelPath,
+        *,
+        max_depth: int,
+        exclude: Rules | None = None,
+        gitignore: bool = True,
+        deadline: float | None = None,
+    ) -> None:
+        self.sandbox = sandbox
+        self.start = start
+        self.max_depth = max_depth
+        self.exclude = exclude
+        self.gitignore = gitignore
+        self.deadline = deadline
+        self.report = WalkReport()
+        self._ignorer = Ignorer()
+
+    def __iter__(self) -> Iterator[WalkItem]:
+        top, _ = self.sandbox.open_dir(self.start)
+        if self.gitignore:
+            self._load_ancestor_rules()
+            self._load_rules(top, self.start)
+        stack: list[_Level] = [(top, self.start, self._entries(top, self.start), 0)]
+        try:
+            while stack:
+                directory, rel, entries, depth = stack[-1]
+                following = next(entries, None)
+                if following is None:
+                    stack.pop()
+                    directory.close()
+                    continue
+                if self.deadline is not None and time.monotonic() > self.deadline:
+                    self.report.stopped = "time"
+                    return
+                name, info = following
+                item = WalkItem((*rel, name), depth + 1, info, directory)
+                self._ignorer.enter(rel)
+                if self._skipped(item):
+                    self.report.ignored += 1
+                    continue
+                yield item
+                if item.is_dir and item.depth < self.max_depth:
+                    self._descend(stack, item)
+        finally:
+            for directory, *_ in stack:
+                directory.close()
+
+    def _descend(self, stack: list[_Level], item: WalkItem) -> None:
+        try:
+            child = item.parent.child(item.name)
+        except OSError:
+            self.report.unreadable += 1
+            return
+        if self.gitignore:
+            self._load_rules(child, item.rel)
+        stack.append((child, item.rel, self._entries(child, item.rel), item.depth))
+
+    def _skipped(self, item: WalkItem) -> bool:
+        if self.gitignore and item.is_dir and item.name == ".git":
+            return True
+        if self.exclude is not None and self.exclude.decide(item.rel, is_dir=item.is_dir):
+            return True
+        return self.gitignore and self._ignorer.ignored(item.rel, is_dir=item.is_dir)
+
+    def _entries(self, directory: Dir, rel: RelPath) -> Iterator[tuple[str, os.stat_result]]:
+        found: list[tuple[str, os.stat_result]] = []
+        try:
+            with directory.scandir() as listing:
+                for entry in listing:
+                    if len(found) >= MAX_DIR_ENTRIES:
+                        self.report.crowded_dirs.append("/".join(rel) or ".")
+                        break
+                    try:
+                        found.append((entry.name, entry.stat(follow_symlinks=False)))
+                    except OSError:
+                        continue  # removed while listing
+        except OSError:
+            self.report.unreadable += 1
+        found.sort(key=lambda pair: pair[0])
+        return iter(found)
+
+    def _load_ancestor_rules(self) -> None:
+        for i in range(len(self.start)):
+            try:
+                directory, _ = self.sandbox.open_dir(self.start[:i])
+            except (WorkbenchError, OSError):
+                continue  # best effort: an unreadable ancestor contributes no rules
+            with directory:
+                self._load_rules(directory, self.start[:i])
+
+    def _load_rules(self, directory: Dir, rel: RelPath) -> None:
+        lines = read_small_text(directory, ".gitignore", GITIGNORE_MAX_BYTES)
+        if lines is not None:
+            self._ignorer.enter(rel)
+            self._ignorer.push(Rules.from_lines(rel, lines))
+
+
+def read_small_text(directory: Dir, name: str, limit: int) -> list[str] | None:
+    """The lines of a small regular file in ``directory`` (never through a link), or ``None``."""
+    try:
+        info = directory.lstat(name)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        fd = directory.open(name, os.O_RDONLY | O_NONBLOCK | O_BINARY)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not os.path.samestat(info, os.fstat(handle.fileno())):
+            return None
+        data = handle.read(limit)
+    return data.decode("utf-8", "replace").splitlines()
