@@ -1,4 +1,5 @@
-"""The adapter between MCP and an operation-style ("portmanteau") tool.
+"""The adapters between MCP and our tools: operation-style ("portmanteau") tools and
+single-model tools, plus the one error boundary both use.
 
 A tool such as ``data_read`` groups several operations; each operation is a pydantic model
 with an ``operation: Literal[...]`` tag. Arguments are validated as a discriminated union of
@@ -6,9 +7,10 @@ those models, so every operation gets exactly its own fields and bounds. The *pu
 input schema is flat (one object whose ``operation`` enum picks the shape) because several
 clients reject a top-level ``oneOf``; the union is enforced here instead.
 
-The adapter is also where errors turn into results: a :class:`WorkbenchError` from the
-domain becomes the one error shape, anything else is masked as INTERNAL_ERROR and logged
-with the call's correlation id.
+:class:`ModelTool` is the sibling for a tool without an ``operation`` field (``web_fetch``):
+its schema is its one model's. :func:`tool_boundary` is where errors turn into results: a
+:class:`WorkbenchError` from the domain becomes the one error shape, anything else is masked
+as INTERNAL_ERROR and logged with the call's correlation id.
 """
 
 from __future__ import annotations
@@ -85,21 +87,11 @@ class OperationTool(Tool):
         return tool
 
     async def run(self, arguments: dict[str, Any]) -> ToolResult:
-        record = current_call()
-        try:
+        async def work() -> Answer:
             request = self.parse(arguments)
-            answer = await self._operations[request.operation].handler(request)
-            return answer.to_tool_result()
-        except WorkbenchError as exc:
-            if record:
-                record.error_code = str(exc.code)
-            return error_result(exc, current_correlation_id())
-        except Exception:
-            correlation_id = current_correlation_id()
-            if record:
-                record.error_code = "INTERNAL_ERROR"
-            log.exception("unexpected error in tool", extra={"tool": self.name, "correlation_id": correlation_id})
-            return error_result(internal_error(), correlation_id)
+            return await self._operations[request.operation].handler(request)
+
+        return await tool_boundary(self.name, work)
 
     def parse(self, arguments: Mapping[str, Any]) -> Any:
         """Validate ``arguments`` into the operation's model, or raise :class:`InvalidInput`."""
@@ -138,6 +130,91 @@ class OperationTool(Tool):
             ],
             details={"operation": operation, "problems": problems},
         )
+
+
+async def tool_boundary(tool: str, work: Callable[[], Awaitable[Answer]]) -> ToolResult:
+    """Run ``work`` and turn its outcome into a tool result, errors included."""
+    record = current_call()
+    try:
+        answer = await work()
+    except WorkbenchError as exc:
+        if record:
+            record.error_code = str(exc.code)
+        return error_result(exc, current_correlation_id())
+    except Exception:
+        correlation_id = current_correlation_id()
+        if record:
+            record.error_code = "INTERNAL_ERROR"
+        log.exception("unexpected error in tool", extra={"tool": tool, "correlation_id": correlation_id})
+        return error_result(internal_error(), correlation_id)
+    return answer.to_tool_result()
+
+
+class ModelTool(Tool):
+    """A tool whose arguments are exactly one pydantic model."""
+
+    _model: type[BaseModel] = PrivateAttr()
+    _handler: Callable[[Any], Awaitable[Answer]] = PrivateAttr()
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        name: str,
+        title: str,
+        description: str,
+        model: type[BaseModel],
+        handler: Callable[[Any], Awaitable[Answer]],
+        annotations: ToolAnnotations,
+    ) -> ModelTool:
+        tool = cls(
+            name=name,
+            title=title,
+            description=description,
+            parameters=model_schema(model),
+            annotations=annotations,
+        )
+        tool._model = model
+        tool._handler = handler
+        return tool
+
+    async def run(self, arguments: dict[str, Any]) -> ToolResult:
+        return await tool_boundary(self.name, lambda: self._handler(self.parse(arguments)))
+
+    def parse(self, arguments: Mapping[str, Any] | None) -> BaseModel:
+        """Validate ``arguments`` (a null value counts as absent), or raise :class:`InvalidInput`."""
+        cleaned = {key: value for key, value in (arguments or {}).items() if value is not None}
+        try:
+            return self._model.model_validate(cleaned)
+        except ValidationError as exc:
+            raise self._invalid(exc) from None
+
+    def _invalid(self, exc: ValidationError) -> InvalidInput:
+        accepted = list(self._model.model_fields)
+        problems = []
+        for error in exc.errors(include_url=False, include_context=False, include_input=False):
+            where = ".".join(str(part) for part in error["loc"]) or "(arguments)"
+            message = f"is not an argument of {self.name}" if error["type"] == "extra_forbidden" else error["msg"]
+            problems.append({"field": where, "problem": message})
+        summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
+        return InvalidInput(
+            f"invalid arguments for {self.name}: {summary}",
+            recovery_steps=[
+                f"{self.name} accepts: {', '.join(accepted)}.",
+                "Fix the fields listed in details.problems and call again.",
+            ],
+            details={"problems": problems},
+        )
+
+
+def model_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema as clients like it: refs inlined, titles dropped, no extra keys."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+    clean = _strip_titles(_inline_refs(schema, defs))
+    clean.pop("description", None)  # the model's docstring; the tool's description says it better
+    clean["additionalProperties"] = False
+    return clean
 
 
 def flat_schema(models: list[type[BaseModel]]) -> dict[str, Any]:

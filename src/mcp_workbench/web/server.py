@@ -9,8 +9,8 @@ from __future__ import annotations
 from fastmcp import FastMCP
 from mcp_types import ToolAnnotations
 
+from mcp_workbench.platform.tools import ModelTool
 from mcp_workbench.settings import Settings
-from mcp_workbench.web.adapter import ModelTool
 from mcp_workbench.web.models import FetchArgs
 from mcp_workbench.web.service import WebService
 
