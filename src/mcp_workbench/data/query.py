@@ -98,7 +98,7 @@ async def select_rows(source: Source, catalog: SchemaCatalog, args: SelectArgs) 
     limit = page_limit(args.limit, source.limits)
     sa_table = table.sa_table
     names = [table.column(name).name for name in args.columns] if args.columns else [c.name for c in table.columns]
-    statement = sa.select(*(sa_table.c[name] for name in names)).where(*conditions(table, args.where))
+    statement = sa.select(*table.readable(names)).where(*conditions(table, args.where))
     order = args.order_by or []
     for item in order:
         col = sa_table.c[table.column(item.column).name]

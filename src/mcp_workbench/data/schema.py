@@ -20,6 +20,35 @@ from mcp_workbench.data.sources import Source
 from mcp_workbench.platform.errors import NotFound
 
 
+class Lenient(sa.types.TypeDecorator[Any]):
+    """Reads a value with the column's declared type, or as stored when it does not parse.
+
+    SQLite lets a DATE column hold 'not a date' and a JSON column '{oops'; converting such a
+    value must not lose the whole page, so the declared type's converter is tried and the raw
+    value kept when it fails.
+    """
+
+    impl = sa.types.NullType
+    cache_ok = False  # holds the declared type; statements using it are simply not cached
+
+    def __init__(self, declared: Any) -> None:
+        super().__init__()
+        self.declared = declared
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        convert = self.declared.dialect_impl(dialect).result_processor(dialect, coltype)
+        if convert is None:
+            return None
+
+        def lenient(value: Any) -> Any:
+            try:
+                return convert(value)
+            except (ValueError, TypeError, ArithmeticError):
+                return value
+
+        return lenient
+
+
 @dataclass(frozen=True)
 class ColumnInfo:
     name: str
@@ -71,6 +100,12 @@ class TableInfo:
     def sa_table(self) -> sa.TableClause:
         """A lightweight table construct: SQLAlchemy quotes these names for the dialect."""
         return sa.table(self.name, *(sa.column(c.name, c.sa_type) for c in self.columns))
+
+    def readable(self, names: list[str] | None = None) -> list[Any]:
+        """Columns to SELECT: each read with :class:`Lenient`, labelled with its own name."""
+        chosen = names if names is not None else [c.name for c in self.columns]
+        types = {c.name: c.sa_type for c in self.columns}
+        return [sa.type_coerce(self.sa_table.c[name], Lenient(types[name])).label(name) for name in chosen]
 
     def describe(self) -> dict[str, Any]:
         return {

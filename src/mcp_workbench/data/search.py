@@ -91,7 +91,7 @@ async def _fts5(source: Source, table: TableInfo, query: str, limit: int) -> tup
     sa_table = table.sa_table
     phrase = '"' + query.replace('"', '""') + '"'  # one quoted phrase: no FTS query syntax from input
     statement = (
-        sa.select(*sa_table.c)
+        sa.select(*table.readable())
         .where(sa.literal_column(sa_table.name).op("MATCH")(phrase))  # the table name is the schema's own
         .order_by(sa.literal_column("rank"))
         .limit(limit + 1)
@@ -110,7 +110,7 @@ async def _tsvector(
     stems, matching an english-built vector) and 'simple' (exact words).
     """
     sa_table = table.sa_table
-    shown = [c for c in sa_table.c if c.name not in vectors]
+    shown = table.readable([c.name for c in table.columns if c.name not in vectors])
     matches = []
     ranks = []
     for name in vectors:
@@ -130,7 +130,7 @@ async def _scan(
 ) -> tuple[list[dict[str, Any]], bool, bool]:
     sa_table = table.sa_table
     cap = source.limits.search_scan_rows
-    shown = [c for c in sa_table.c if not isinstance(c.type, TSVECTOR)]
+    shown = table.readable([c.name for c in table.columns if not isinstance(c.sa_type, TSVECTOR)])
     window = sa.select(*shown).limit(cap).subquery("workbench_scan")
     pattern = _like_pattern(query)
     if source.dialect == "postgresql":

@@ -133,7 +133,9 @@ async def _matching(conn: Any, table: TableInfo, where_clauses: list[Any]) -> tu
         (await conn.execute(sa.select(sa.func.count()).select_from(sa_table).where(*where_clauses))).scalar_one()
     )
     sample = (
-        (await conn.execute(sa.select(*sa_table.c).where(*where_clauses).limit(_SAMPLE_ROWS))).mappings().fetchall()
+        (await conn.execute(sa.select(*table.readable()).where(*where_clauses).limit(_SAMPLE_ROWS)))
+        .mappings()
+        .fetchall()
     )
     return count, [{k: to_json(v) for k, v in row.items()} for row in sample]
 
