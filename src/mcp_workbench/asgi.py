@@ -18,6 +18,7 @@ import os
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
+from mcp_workbench.platform.disconnect import CancelOnDisconnect
 from mcp_workbench.platform.logging import configure_logging
 from mcp_workbench.platform.protocol_guard import NullContinuationGuard
 from mcp_workbench.server import build_server
@@ -31,7 +32,7 @@ def http_app(settings: Settings, *, stateless: bool) -> ASGIApp:
     http = settings.http
     return mcp.http_app(
         path=http.path,
-        middleware=[Middleware(NullContinuationGuard)],
+        middleware=[Middleware(CancelOnDisconnect), Middleware(NullContinuationGuard)],
         json_response=http.json_response,
         stateless_http=stateless,
         host_origin_protection=http.host_origin_protection,

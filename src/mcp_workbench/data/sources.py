@@ -30,6 +30,7 @@ import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from mcp_workbench.data.dberrors import translate_db_errors
 from mcp_workbench.platform.errors import NotFound, ReadOnly, WorkbenchError
@@ -262,7 +263,20 @@ class Source:
 
         # pre_ping: a call cancelled mid-statement can leave its connection closed under the
         # pool; the ping replaces such a connection instead of handing it to the next call.
-        engine = create_async_engine("sqlite+aiosqlite://", async_creator=connect, pool_pre_ping=True)
+        # The URL names no file (the creator opens it), so SQLAlchemy would take it for an
+        # in-memory database and use StaticPool: ONE connection shared by every concurrent
+        # call, whose transactions then interleave (a commit lands in another call's
+        # transaction, a rollback undoes an acknowledged write). Each call gets its own
+        # connection; SQLite's lock (BEGIN IMMEDIATE + busy_timeout) serializes the writers.
+        engine = create_async_engine(
+            "sqlite+aiosqlite://",
+            async_creator=connect,
+            poolclass=AsyncAdaptedQueuePool,
+            pool_size=self.limits.pool_size,
+            max_overflow=self.limits.pool_size,
+            pool_timeout=self.limits.statement_timeout_s,
+            pool_pre_ping=True,
+        )
         begin = "BEGIN IMMEDIATE" if write else "BEGIN"
 
         @event.listens_for(engine.sync_engine, "begin")
@@ -275,7 +289,10 @@ class Source:
         """None when the database answers a trivial query, else what is wrong."""
         try:
             async with self.reading() as conn:
-                await conn.exec_driver_sql("SELECT 1")
+                # SQLite answers SELECT 1 without opening the file's pages; reading the schema
+                # shows the file can really be read (a WAL file on read-only storage cannot)
+                probe = "SELECT count(*) FROM sqlite_master" if self.dialect == "sqlite" else "SELECT 1"
+                await conn.exec_driver_sql(probe)
         except WorkbenchError as exc:
             return exc.message
         return None

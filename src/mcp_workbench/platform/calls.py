@@ -77,6 +77,9 @@ class ToolCallMiddleware(Middleware):
             record.error_code = "INTERNAL_ERROR"
             log.exception("tool call failed", extra={"correlation_id": record.correlation_id})
             result = error_result(internal_error(), record.correlation_id)
+        except BaseException:  # cancelled: the client gave up, or the server is shutting down
+            record.error_code = "CANCELLED"
+            raise
         finally:
             _current.reset(token)
             if isinstance(result, ToolResult) and result.is_error and record.error_code is None:

@@ -14,6 +14,7 @@ import json
 import re
 from typing import Any
 
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _NULL_CONTINUATION = re.compile(rb'"(?:inputResponses|requestState)"\s*:\s*null')
@@ -28,7 +29,12 @@ class NullContinuationGuard:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > DEFAULT_MAX_REQUEST_BODY_SIZE:
+            await self.app(scope, receive, send)  # the transport refuses it with 413, unread
+            return
         chunks: list[bytes] = []
+        size = 0
         more = True
         while more:
             message = await receive()
@@ -36,7 +42,11 @@ class NullContinuationGuard:
                 await self.app(scope, _replay(chunks, receive, first=message), send)
                 return
             chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
             more = message.get("more_body", False)
+            if more and size > DEFAULT_MAX_REQUEST_BODY_SIZE:  # past the cap: the transport answers 413
+                await self.app(scope, _replay(chunks, receive, more_body=True), send)
+                return
         body = b"".join(chunks)
         if _NULL_CONTINUATION.search(body) and (answer := _refusal(body)) is not None:
             await _send_json(send, 400, answer)
@@ -64,10 +74,12 @@ def _refusal(body: bytes) -> dict[str, Any] | None:
     }
 
 
-def _replay(chunks: list[bytes], original: Receive, first: Message | None = None) -> Receive:
-    """The buffered body once, then the real channel (a streaming response waits on it for
-    the client's disconnect)."""
-    pending: list[Message] = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+def _replay(
+    chunks: list[bytes], original: Receive, first: Message | None = None, *, more_body: bool = False
+) -> Receive:
+    """The buffered body once, then the real channel (the rest of a body read only in part, or
+    the client's disconnect a streaming response waits for)."""
+    pending: list[Message] = [{"type": "http.request", "body": b"".join(chunks), "more_body": more_body}]
     if first is not None:
         pending.append(first)
 
