@@ -1,36 +1,43 @@
-"""ASGI entry point for running under uvicorn/gunicorn with several worker processes.
+"""The HTTP app: the MCP server behind streamable HTTP, with the transport-level guards.
 
-``mcp-workbench serve --workers N`` uses it; so can a deployment that runs uvicorn itself::
+``mcp-workbench serve --transport http`` runs it (``--workers N``: one per worker process);
+so can a deployment that runs uvicorn itself::
 
     WORKBENCH_CONFIG=/etc/workbench.toml uvicorn --factory mcp_workbench.asgi:create_app --workers 4
 
-Each worker builds its own server from the same settings (passed by ``serve`` as JSON in
-``WORKBENCH_SETTINGS_JSON``, or read from the usual layers). Several workers cannot share
-in-memory sessions, so the app is stateless; point ``[limits] storage`` at Redis so the
-workers share rate limits.
+Each uvicorn worker builds its own server from the usual configuration layers. Several
+workers cannot share in-memory sessions, so that app is stateless; point ``[limits] storage``
+at Redis so the workers share rate limits. (``serve --workers N`` is the better way to run
+several processes: see :mod:`mcp_workbench.cli.workers`.)
 """
 
 from __future__ import annotations
 
 import gc
-import os
 
+from fastmcp import FastMCP
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
+from mcp_workbench.platform.auth import ScopePolicy
 from mcp_workbench.platform.disconnect import CancelOnDisconnect
+from mcp_workbench.platform.identity import current_caller
 from mcp_workbench.platform.logging import configure_logging
+from mcp_workbench.platform.param_headers import install_param_schema_lookup
 from mcp_workbench.platform.protocol_guard import NullContinuationGuard
+from mcp_workbench.scopes import TOOL_SCOPES
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import Settings, load_settings
 
-SETTINGS_ENV = "WORKBENCH_SETTINGS_JSON"
-
 
 def http_app(settings: Settings, *, stateless: bool) -> ASGIApp:
-    mcp = build_server(settings)
+    return server_app(build_server(settings), settings, stateless=stateless)
+
+
+def server_app(mcp: FastMCP, settings: Settings, *, stateless: bool) -> ASGIApp:
+    """The HTTP app of an already built server."""
     http = settings.http
-    return mcp.http_app(
+    app = mcp.http_app(
         path=http.path,
         middleware=[Middleware(CancelOnDisconnect), Middleware(NullContinuationGuard)],
         json_response=http.json_response,
@@ -39,11 +46,13 @@ def http_app(settings: Settings, *, stateless: bool) -> ASGIApp:
         allowed_hosts=http.allowed_hosts or None,
         allowed_origins=http.allowed_origins or None,
     )
+    policy = ScopePolicy(TOOL_SCOPES)  # the rule tools/list applies: a hidden tool stays hidden
+    install_param_schema_lookup(mcp, app, lambda tool: policy.allowed(tool, current_caller().scopes))
+    return app
 
 
 def create_app() -> ASGIApp:
-    raw = os.environ.get(SETTINGS_ENV)
-    settings = Settings.model_validate_json(raw) if raw else load_settings(None, transport="http")
+    settings = load_settings(None, transport="http")
     configure_logging(settings.log_level)
     app = http_app(settings, stateless=True)
     gc.collect()

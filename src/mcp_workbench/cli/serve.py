@@ -2,8 +2,14 @@
 
 HTTP runs uvicorn with a graceful shutdown: on SIGTERM/SIGINT it stops accepting, lets
 in-flight calls finish for ``http.shutdown_grace_s``, then cancels the rest (their
-transactions roll back), closes the pools in the lifespan, and exits 0. On stdio the client
-owns the process: closing stdin ends it; SIGTERM cancels in-flight calls the same way.
+transactions roll back), closes the pools in the lifespan, and exits 0. With ``--workers N``
+a supervisor runs N such processes on the same port (:mod:`mcp_workbench.cli.workers`). On
+stdio the client owns the process: closing stdin ends it; SIGTERM cancels in-flight calls
+the same way.
+
+TCP_NODELAY: the single process listens through asyncio's ``create_server``, whose sockets
+are ``IPPROTO_TCP``, so asyncio sets TCP_NODELAY on every accepted connection; the workers'
+sockets set it themselves.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ from typing import Any
 import anyio
 import uvicorn
 
-from mcp_workbench.asgi import SETTINGS_ENV, http_app
+from mcp_workbench.asgi import http_app
+from mcp_workbench.cli.workers import serve_workers
 from mcp_workbench.platform.logging import configure_logging
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import Settings
@@ -38,14 +45,15 @@ def serve(settings: Settings) -> int:
             "auth": settings.http.auth if settings.transport == "http" else "local",
         },
     )
+    code = 0
     if settings.transport == "stdio":
         _serve_stdio(settings)
     elif settings.http.workers > 1:
-        _serve_workers(settings)
+        code = serve_workers(settings, _uvicorn_options(settings))
     else:
         _serve_http(settings)
-    log.info("stopped")
-    return 0
+    log.info("stopped", extra={"exit_code": code})
+    return code
 
 
 def _freeze() -> None:
@@ -113,10 +121,3 @@ def _serve_http(settings: Settings) -> None:
 
 def _note_signal(signum: int, _frame: object) -> None:
     log.info("shut down on signal", extra={"signal": signal.Signals(signum).name})
-
-
-def _serve_workers(settings: Settings) -> None:
-    os.environ[SETTINGS_ENV] = settings.model_dump_json()
-    uvicorn.run(
-        "mcp_workbench.asgi:create_app", factory=True, workers=settings.http.workers, **_uvicorn_options(settings)
-    )
