@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from mcp_workbench.files import reading
+from mcp_workbench.files.sandbox import Sandbox
+from mcp_workbench.platform.errors import WorkbenchError
 from tests.conftest import Session
 from tests.files.conftest import World
 from tests.files.images import GIF, JPEG, PNG, WEBP_LOSSY
@@ -273,6 +276,68 @@ async def test_a_large_file_is_read_in_pieces_without_loading_it(connect, files_
         assert tail["content"] == "00199999 some log text that fills the line\n"
         middle = await session.ok("files_read", operation="read", path="huge.log", start_line=150_001, end_line=150_001)
         assert middle["content"].startswith("00150000 ")
+
+
+async def test_a_mid_sized_file_is_read_off_the_event_loop_with_the_same_answers(fs: Session, world: World) -> None:
+    lines_file(world.root / "mid.txt", 20_000)  # about 230 KB: read in a worker thread, cut into lines in memory
+    head = await fs.ok("files_read", operation="read", path="mid.txt", start_line=19_999, end_line=20_000)
+    assert head["content"] == "line 19999\nline 20000\n" and head["total_lines"] == 20_000
+    tail = await fs.ok("files_read", operation="read", path="mid.txt", tail=1)
+    assert tail["content"] == "line 20000\n" and tail["start_line"] == 20_000
+
+
+READ_SAMPLES = {
+    "lf.txt": "".join(f"line {n}\n" for n in range(1, 41)).encode(),
+    "no_final_newline.txt": b"alpha\nbeta\ngamma",
+    "crlf.txt": b"one\r\ntwo\r\nthree\r\n",
+    "blank_lines.txt": b"\n\n\nx\n\n",
+    "long_line.txt": b"short\n" + "\u00e9".encode() * 300 + b"\nafter\n",
+    "bom.txt": codecs.BOM_UTF8 + b"bom first\nbom second\n",
+    "cp1252.txt": "caf\u00e9\nna\u00efve\n\u20ac\n".encode("cp1252"),
+    "utf16.txt": "erste\nzweite\ndritte\n".encode("utf-16"),
+    "empty.txt": b"",
+}
+READ_REQUESTS = [
+    {},
+    {"start_line": 2},
+    {"start_line": 3, "end_line": 3},
+    {"start_line": 2, "end_line": 30},
+    {"head": 2},
+    {"tail": 1},
+    {"tail": 25},
+    {"end_line": 1},
+    {"offset": 7},
+]
+
+
+def test_a_file_read_whole_answers_exactly_as_a_streamed_one(world: World) -> None:
+    """Small files are read with one system call and cut into lines in memory; every answer
+    (content, line numbers, where to continue, errors) is the one the streaming reader gives."""
+    for name, data in READ_SAMPLES.items():
+        (world.root / name).write_bytes(data)
+    sandbox = Sandbox("root", world.root, read_only=True)
+
+    def answer(name: str, request: dict[str, int], cap: int, whole_file_bytes: int) -> object:
+        target = sandbox.resolve((name,))
+        try:
+            result = reading.read_file(
+                sandbox,
+                target,
+                reading.ReadRequest(**request),
+                cap=cap,
+                image_cap=1 << 20,
+                whole_file_bytes=whole_file_bytes,
+            )
+        except WorkbenchError as exc:
+            return exc.code, exc.message, exc.details
+        return result.kind, result.data, result.text
+
+    for name in READ_SAMPLES:
+        for request in READ_REQUESTS:
+            for cap in (1, 4, 9, 20, 64, 1 << 20):
+                whole = answer(name, request, cap, reading.WHOLE_FILE_BYTES)
+                streamed = answer(name, request, cap, 0)
+                assert whole == streamed, (name, request, cap)
 
 
 # --- info ----------------------------------------------------------------------------------------

@@ -3,8 +3,12 @@ say when they were hit."""
 
 from __future__ import annotations
 
+import codecs
+import os
+
 import pytest
 
+from mcp_workbench.files.prefilter import prefilter_for
 from mcp_workbench.files.search import snippet
 from tests.conftest import Session
 from tests.files.conftest import World
@@ -133,3 +137,95 @@ def test_long_lines_are_cut_around_the_match() -> None:
     cut = snippet(line, 1000)
     assert "NEEDLE" in cut and cut.startswith("…") and cut.endswith("…") and len(cut) <= 242
     assert snippet("short\r", 0) == "short"
+
+
+# --- how file contents are read: one read per file, a literal prefilter, binaries by their first block
+
+
+async def test_a_match_far_into_a_file_is_found_with_its_line_number(fs: Session, world: World) -> None:
+    filler = "".join(f"filler line {n}\n" for n in range(2000))  # about 30 KB: well past the first block
+    (world.root / "long.txt").write_text(filler + "here is the needle_42_marker\n")
+    data = await fs.ok("files_read", operation="search", contains=r"needle_[0-9]+_marker")
+    assert [(m["path"], m["line"], m["text"]) for m in data["matches"]] == [
+        ("long.txt", 2001, "here is the needle_42_marker")
+    ]
+
+
+async def test_a_nul_in_the_first_block_makes_a_file_binary_even_with_the_text(fs: Session, world: World) -> None:
+    (world.root / "blob.dat").write_bytes(b"\x00\x01\x02needle\n")
+    (world.root / "late.txt").write_bytes(b"x" * 9000 + b"\x00\nneedle\n")  # a NUL after the first 8 KB
+    data = await fs.ok("files_read", operation="search", contains="needle")
+    assert [(m["path"], m["line"]) for m in data["matches"]] == [("late.txt", 2)]
+    assert data["skipped"]["binary"] == 1 and data["files_searched"] == 1
+
+
+async def test_files_without_the_literal_are_searched_and_counted_but_do_not_match(fs: Session, world: World) -> None:
+    for n in range(5):
+        (world.root / f"f{n}.txt").write_text("nothing to see\n")
+    (world.root / "hit.txt").write_text("a\nneedle 7\n")
+    data = await fs.ok("files_read", operation="search", contains=r"needle \d")
+    assert [(m["path"], m["line"]) for m in data["matches"]] == [("hit.txt", 2)]
+    assert data["files_searched"] == 6
+
+
+async def test_ignore_case_finds_the_non_ascii_letters_python_folds_onto_ascii(fs: Session, world: World) -> None:
+    """Under re.IGNORECASE, 'K' (Kelvin sign) matches 'k' and 'ſ' (long s) matches 's': a bytes
+    prefilter must not rule those files out."""
+    (world.root / "kelvin.txt").write_text("0 \u212aelvin\n", encoding="utf-8")
+    (world.root / "long_s.txt").write_text("\u017ftop here\n", encoding="utf-8")
+    (world.root / "plain.txt").write_text("KELVIN STOP\n", encoding="utf-8")
+    data = await fs.ok("files_read", operation="search", contains="kelvin|stop", ignore_case=True)
+    assert [(m["path"], m["line"]) for m in data["matches"]] == [
+        ("kelvin.txt", 1),
+        ("long_s.txt", 1),
+        ("plain.txt", 1),
+    ]
+
+
+async def test_legacy_encoded_and_bom_files_are_matched_as_text(fs: Session, world: World) -> None:
+    (world.root / "a_cp1252.txt").write_bytes("first\nna\u00efve caf\u00e9 \u20ac5\n".encode("cp1252"))
+    (world.root / "b_utf8_bom.txt").write_bytes(codecs.BOM_UTF8 + "caf\u00e9 one\n".encode())
+    (world.root / "c_utf32.txt").write_bytes("x\ny\ncaf\u00e9 two\n".encode("utf-32"))
+    data = await fs.ok("files_read", operation="search", contains="caf\u00e9 \\S+")
+    assert [(m["path"], m["line"], m["text"]) for m in data["matches"]] == [
+        ("a_cp1252.txt", 2, "na\u00efve caf\u00e9 \u20ac5"),
+        ("b_utf8_bom.txt", 1, "caf\u00e9 one"),
+        ("c_utf32.txt", 3, "caf\u00e9 two"),
+    ]
+
+
+async def test_a_match_may_span_lines_and_is_reported_on_its_first(fs: Session, world: World) -> None:
+    (world.root / "two.txt").write_text("zero\nfoo\nbar\nfoo\nbaz\n")
+    data = await fs.ok("files_read", operation="search", contains=r"foo\nba[rz]")
+    assert [(m["line"], m["text"]) for m in data["matches"]] == [(2, "foo"), (4, "foo")]
+
+
+async def test_a_fifo_and_links_in_the_tree_are_not_read(fs: Session, world: World) -> None:
+    os.mkfifo(world.root / "pipe.txt")
+    (world.root / "out.txt").symlink_to(world.secret)
+    (world.root / "in.txt").write_text("TOP SECRET copy\n")
+    data = await fs.ok("files_read", operation="search", contains="TOP SECRET")
+    assert [m["path"] for m in data["matches"]] == ["in.txt"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "ignore_case", "literals"),
+    [
+        (r"needle_[0-9]+_marker", False, (b"needle_",)),
+        (r"foo|bar", False, (b"foo", b"bar")),
+        (r"\bbar\b|\bfoo", False, (b"bar", b"foo")),
+        (r"(needle)\d", False, (b"needle",)),
+        (r"(?:abc)+", False, (b"abc",)),
+        (r"Kelvin", True, (b"elv",)),  # no i, k or s under ignore_case
+        (r"(?i)NEEDLE", False, (b"needle",)),
+        (r"[a-z]+", False, None),
+        (r"(?:abc)*x", False, None),
+        (r"foo|x", False, None),
+        (r"(?i:needle)", False, None),
+        (r"caf\u00e9", False, (b"caf",)),
+    ],
+    ids=str,
+)
+def test_the_prefilter_takes_literals_every_match_needs(pattern: str, ignore_case: bool, literals) -> None:
+    found = prefilter_for(pattern, ignore_case=ignore_case)
+    assert (found.literals if found else None) == literals

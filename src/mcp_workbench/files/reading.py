@@ -7,6 +7,7 @@ opened through the sandbox, so nothing outside the root is ever opened.
 
 from __future__ import annotations
 
+import io
 import mimetypes
 import os
 import stat
@@ -24,6 +25,8 @@ from mcp_workbench.files.walk import MAX_DIR_ENTRIES, Walk
 from mcp_workbench.platform.errors import InvalidInput
 
 INFO_COUNT_LIMIT = 10_000
+WHOLE_FILE_BYTES = 2 * 1024 * 1024
+"""Files up to this size are read whole, with one system call, and cut into lines in memory."""
 
 
 def iso_time(timestamp: float) -> str | None:
@@ -146,21 +149,56 @@ class ReadRequest:
     encoding: str | None = None
 
 
-def read_file(sandbox: Sandbox, target: Target, request: ReadRequest, *, cap: int, image_cap: int) -> ReadResult:
+def read_file(
+    sandbox: Sandbox,
+    target: Target,
+    request: ReadRequest,
+    *,
+    cap: int,
+    image_cap: int,
+    whole_file_bytes: int = WHOLE_FILE_BYTES,
+) -> ReadResult:
     fd, info = sandbox.open_file(target)
     with os.fdopen(fd, "rb") as handle:
-        sample = handle.read(textio.SAMPLE_BYTES)
-        whole = len(sample) < textio.SAMPLE_BYTES
-        try:
-            sniffed = textio.sniff(sample, whole=whole, encoding=request.encoding)
-        except LookupError:
-            raise InvalidInput(f"unknown encoding {request.encoding!r}") from None
-        base = {"root": sandbox.name, "path": target.shown, "size": info.st_size, "modified": iso_time(info.st_mtime)}
-        if sniffed.kind == "image" and sniffed.image is not None:
-            return _read_image(handle, sample, size=info.st_size, image=sniffed.image, base=base, cap=image_cap)
-        if sniffed.kind == "binary":
-            return ReadResult("binary", {**base, "kind": "binary", "mime_type": guess_mime(target.shown)})
-        return _read_text(handle, sniffed, request, size=info.st_size, base=base, cap=cap)
+        return read_opened(
+            sandbox, target, handle, info, request, cap=cap, image_cap=image_cap, whole_file_bytes=whole_file_bytes
+        )
+
+
+def read_opened(
+    sandbox: Sandbox,
+    target: Target,
+    handle: BinaryIO,
+    info: os.stat_result,
+    request: ReadRequest,
+    *,
+    cap: int,
+    image_cap: int,
+    whole_file_bytes: int = WHOLE_FILE_BYTES,
+) -> ReadResult:
+    """:func:`read_file` on a file :meth:`Sandbox.open_file` opened (``handle`` wraps it).
+
+    A file of at most ``whole_file_bytes`` is read with one system call and handled in
+    memory; a larger one (or one that grew past that meanwhile) is streamed."""
+    whole: bytes | None = None
+    if info.st_size <= whole_file_bytes:
+        whole = textio.read_at_most(handle.fileno(), info.st_size, whole_file_bytes)
+        if len(whole) > whole_file_bytes:
+            whole = None
+            handle.seek(0)
+    source: BinaryIO = io.BytesIO(whole) if whole is not None else handle
+    sample = whole[: textio.SAMPLE_BYTES] if whole is not None else handle.read(textio.SAMPLE_BYTES)
+    try:
+        sniffed = textio.sniff(sample, whole=len(sample) < textio.SAMPLE_BYTES, encoding=request.encoding)
+    except LookupError:
+        raise InvalidInput(f"unknown encoding {request.encoding!r}") from None
+    base = {"root": sandbox.name, "path": target.shown, "size": info.st_size, "modified": iso_time(info.st_mtime)}
+    if sniffed.kind == "image" and sniffed.image is not None:
+        source.seek(len(sample))
+        return _read_image(source, sample, size=info.st_size, image=sniffed.image, base=base, cap=image_cap)
+    if sniffed.kind == "binary":
+        return ReadResult("binary", {**base, "kind": "binary", "mime_type": guess_mime(target.shown)})
+    return _read_text(source, sniffed, request, size=info.st_size, base=base, cap=cap, whole=whole)
 
 
 def guess_mime(name: str) -> str:
@@ -180,11 +218,25 @@ def _read_image(
 
 
 def _read_text(
-    handle: BinaryIO, sniffed: textio.Sniffed, request: ReadRequest, *, size: int, base: dict[str, Any], cap: int
+    handle: BinaryIO,
+    sniffed: textio.Sniffed,
+    request: ReadRequest,
+    *,
+    size: int,
+    base: dict[str, Any],
+    cap: int,
+    whole: bytes | None = None,
 ) -> ReadResult:
+    """Text by lines or from an offset; ``whole`` is the entire file when it was read whole."""
     encoding = sniffed.encoding or "utf-8"
     start = len(sniffed.bom)
-    total = textio.count_lines(handle, start, encoding) if size <= textio.LINE_COUNT_LIMIT else None
+    newline, unit = textio.newline_of(encoding)
+    in_memory = whole is not None and unit == 1 and len(newline) == 1
+    if in_memory:
+        assert whole is not None
+        total: int | None = textio.count_lines_in(whole, start, newline)
+    else:
+        total = textio.count_lines(handle, start, encoding) if size <= textio.LINE_COUNT_LIMIT else None
     data = {**base, "kind": "text", "encoding": sniffed.label, "total_lines": total}
     if request.offset is not None:
         return _read_from_offset(handle, encoding, size=size, start=start, offset=request.offset, cap=cap, data=data)
@@ -201,7 +253,71 @@ def _read_text(
             recovery_steps=[f"Use a start_line between 1 and {max(total, 1)}, or 'tail' to read the end."],
             details={"field": "start_line", "total_lines": total},
         )
+    if in_memory and total is not None:
+        assert whole is not None
+        lines = _Lines(whole, start, newline, encoding, total)
+        return lines.read(first=first, last=last, cap=cap, data=data)
     return _read_lines(handle, encoding, start=start, first=first, last=last, cap=cap, data=data)
+
+
+@dataclass(frozen=True)
+class _Lines:
+    """A whole file in memory, in an encoding whose newline is one byte (UTF-8, cp1252, ...):
+    line ranges are found with ``bytes.find``/``count`` instead of a loop over every line.
+    Answers exactly as :func:`_read_lines` does on the same bytes."""
+
+    data: bytes
+    start: int
+    newline: bytes
+    encoding: str
+    total: int
+
+    def read(self, *, first: int, last: int | None, cap: int, data: dict[str, Any]) -> ReadResult:
+        if last is not None and last < first:
+            return _text_result("", data, first, first - 1, next_line=None, next_offset=None)
+        content, newline = self.data, self.newline
+        begin = self.line_start(first)
+        window_end = min(len(content), begin + cap)
+        if last is not None and last < self.total:  # line `last` ends with a newline: is it inside the cap?
+            end = begin
+            for _ in range(last - first + 1):
+                found = content.find(newline, end, window_end)
+                if found < 0:
+                    break
+                end = found + 1
+            else:
+                return _text_result(self.decode(begin, end), data, first, last, next_line=None, next_offset=None)
+        if window_end == len(content):  # the rest of the file fits under the cap
+            text = self.decode(begin, window_end)
+            return _text_result(text, data, first, self.total, next_line=None, next_offset=None)
+        cut = content.rfind(newline, begin, window_end)
+        if cut < 0:  # line `first` alone is longer than the cap: continue by byte offset
+            text, consumed = textio.decode_prefix(content[begin:window_end], self.encoding, final=False)
+            return _text_result(text, data, first, first, next_line=None, next_offset=begin + consumed)
+        returned_last = first + content.count(newline, begin, cut + 1) - 1
+        return _text_result(
+            self.decode(begin, cut + 1), data, first, returned_last, next_line=returned_last + 1, next_offset=None
+        )
+
+    def line_start(self, line: int) -> int:
+        """The byte offset where ``line`` (1 to ``total``) begins, counting newlines from the
+        nearer end of the file."""
+        content, newline = self.data, self.newline
+        if line <= 1:
+            return self.start
+        if line - 1 <= self.total - line:
+            position = self.start
+            for _ in range(line - 1):
+                position = content.index(newline, position) + 1
+            return position
+        unterminated = 1 if len(content) > self.start and content[-1:] != newline else 0
+        position = len(content)
+        for _ in range(self.total - line + 1 - unterminated + 1):  # back past the newline that ends line - 1
+            position = content.rindex(newline, self.start, position)
+        return position + 1
+
+    def decode(self, begin: int, end: int) -> str:
+        return self.data[begin:end].decode(self.encoding, "replace")
 
 
 def _read_lines(

@@ -26,7 +26,9 @@ from typing import Any
 
 from mcp_workbench.files.ignore import Rules, matcher
 from mcp_workbench.files.paths import RelPath, display
+from mcp_workbench.files.prefilter import prefilter_for
 from mcp_workbench.files.sandbox import O_BINARY, O_NONBLOCK, Dir, Sandbox, kind_of
+from mcp_workbench.files.textio import read_at_most
 from mcp_workbench.files.walk import Walk
 
 MAX_SEARCH_DEPTH = 64
@@ -39,6 +41,7 @@ _TEXT_BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+_ANY_BOM = tuple(bom for bom, _ in _TEXT_BOMS)
 
 
 @dataclass(frozen=True)
@@ -85,11 +88,11 @@ def run_search(job: SearchJob, emit: Callable[[dict[str, Any]], None]) -> dict[s
     """Walk and match; every match goes to ``emit``; returns the summary."""
     deadline = time.monotonic() + job.budget_s
     sandbox = Sandbox(job.root_name, Path(job.root_path), read_only=True, use_dir_fd=job.use_dir_fd)
-    regex = compile_contains(job.contains, ignore_case=job.ignore_case) if job.contains else None
-    names = matcher([job.pattern], job.start if not job.start_is_file else job.start[:-1]) if job.pattern else None
     counters = _Counters()
+    scanner = _Scanner(job, counters, deadline) if job.contains else None
+    names = matcher([job.pattern], job.start if not job.start_is_file else job.start[:-1]) if job.pattern else None
     if job.start_is_file:
-        _search_one_file(sandbox, job, regex=regex, names=names, counters=counters, emit=emit, deadline=deadline)
+        _search_one_file(sandbox, job, scanner=scanner, names=names, counters=counters, emit=emit)
         return counters.summary(0)
     walk = Walk(
         sandbox,
@@ -98,6 +101,7 @@ def run_search(job: SearchJob, emit: Callable[[dict[str, Any]], None]) -> dict[s
         exclude=matcher(list(job.exclude), job.start) if job.exclude else None,
         gitignore=job.gitignore,
         deadline=deadline,
+        stat_entries=False,  # a content search learns a file's size from fstat after opening it
     )
     for item in walk:
         if counters.visited >= job.max_files:
@@ -106,24 +110,15 @@ def run_search(job: SearchJob, emit: Callable[[dict[str, Any]], None]) -> dict[s
         counters.visited += 1
         if names is not None and not names.decide(item.rel, is_dir=item.is_dir):
             continue
-        if regex is None:
-            emit(_name_match(item.rel, item.info))
+        if scanner is None:
+            try:
+                info = item.info
+            except OSError:
+                continue  # removed since the directory was listed
+            emit(_name_match(item.rel, info))
             counters.found += 1
-        elif stat.S_ISREG(item.info.st_mode):
-            for match in _matches_in(
-                item.parent,
-                item.name,
-                item.info,
-                rel=item.rel,
-                regex=regex,
-                job=job,
-                counters=counters,
-                deadline=deadline,
-            ):
-                emit(match)
-                counters.found += 1
-                if counters.found >= job.max_results:
-                    break
+        elif item.is_file:
+            scanner.scan(item.parent, item.name, item.rel, emit)
         if counters.found >= job.max_results:
             counters.stopped_by = "max_results"
             break
@@ -143,11 +138,10 @@ def _search_one_file(
     sandbox: Sandbox,
     job: SearchJob,
     *,
-    regex: re.Pattern[str] | None,
+    scanner: _Scanner | None,
     names: Rules | None,
     counters: _Counters,
     emit: Callable[[dict[str, Any]], None],
-    deadline: float,
 ) -> None:
     parent, _ = sandbox.open_dir(job.start[:-1])
     with parent:
@@ -157,17 +151,12 @@ def _search_one_file(
         counters.visited = 1
         if names is not None and not names.decide(job.start, is_dir=False):
             return
-        if regex is None:
+        if scanner is None:
             emit(_name_match(job.start, info))
             return
-        for match in _matches_in(
-            parent, job.start[-1], info, rel=job.start, regex=regex, job=job, counters=counters, deadline=deadline
-        ):
-            emit(match)
-            counters.found += 1
-            if counters.found >= job.max_results:
-                counters.stopped_by = "max_results"
-                return
+        scanner.scan(parent, job.start[-1], job.start, emit)
+        if counters.found >= job.max_results:
+            counters.stopped_by = "max_results"
 
 
 def _name_match(rel: RelPath, info: os.stat_result) -> dict[str, Any]:
@@ -177,22 +166,99 @@ def _name_match(rel: RelPath, info: os.stat_result) -> dict[str, Any]:
     return match
 
 
+class _Scanner:
+    """Content matching of one search: reads a file's bytes once, skips binaries and (with a
+    :class:`~mcp_workbench.files.prefilter.Prefilter`) files that cannot match, and decodes
+    and matches only the rest."""
+
+    def __init__(self, job: SearchJob, counters: _Counters, deadline: float) -> None:
+        assert job.contains is not None
+        self.regex = compile_contains(job.contains, ignore_case=job.ignore_case)
+        self.prefilter = prefilter_for(job.contains, ignore_case=job.ignore_case)
+        self.limit = job.max_file_bytes
+        self.max_results = job.max_results
+        self.counters = counters
+        self.deadline = deadline
+
+    def scan(self, parent: Dir, name: str, rel: RelPath, emit: Callable[[dict[str, Any]], None]) -> None:
+        """Emit the matches in ``name`` (a regular file of ``parent``) until the match cap."""
+        counters = self.counters
+        data = self._load(parent, name)
+        if data is None:
+            return
+        if data.startswith(_ANY_BOM):
+            text = _decode_with_bom(data)
+        elif data.find(b"\x00", 0, BINARY_PROBE) >= 0:
+            counters.binary += 1
+            return
+        else:
+            if self.prefilter is not None and not self.prefilter.admits(data):
+                counters.searched += 1
+                return
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = data.decode("cp1252", "replace")
+        counters.searched += 1
+        for match in _matches_in(text, rel, self.regex, counters, self.deadline):
+            emit(match)
+            counters.found += 1
+            if counters.found >= self.max_results:
+                return
+
+    def _load(self, parent: Dir, name: str) -> bytes | None:
+        """The file's bytes, or ``None`` (counted) when it is too large, not a regular file
+        (it changed since it was listed) or unreadable. Never follows a link (``O_NOFOLLOW``)
+        and never blocks on a FIFO swapped in (``O_NONBLOCK``)."""
+        counters = self.counters
+        try:
+            fd = parent.open(name, os.O_RDONLY | O_NONBLOCK | O_BINARY)
+        except OSError:
+            self._count_unopened(parent, name)
+            return None
+        try:
+            opened = os.fstat(fd)
+            if not stat.S_ISREG(opened.st_mode):
+                counters.unreadable += 1
+                return None
+            if opened.st_size > self.limit:
+                counters.large += 1
+                return None
+            data = read_at_most(fd, opened.st_size, self.limit)
+        except OSError:
+            counters.unreadable += 1
+            return None
+        finally:
+            os.close(fd)
+        if len(data) > self.limit:
+            counters.large += 1
+            return None
+        return data
+
+    def _count_unopened(self, parent: Dir, name: str) -> None:
+        try:
+            info = parent.lstat(name)
+        except OSError:
+            info = None
+        if info is not None and stat.S_ISREG(info.st_mode) and info.st_size > self.limit:
+            self.counters.large += 1  # too large is what it would have been skipped for anyway
+        else:
+            self.counters.unreadable += 1
+
+
+def _decode_with_bom(data: bytes) -> str:
+    for bom, encoding in _TEXT_BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(encoding, "replace")
+    raise AssertionError("called without a byte-order mark")  # pragma: no cover
+
+
 def _matches_in(
-    parent: Dir,
-    name: str,
-    info: os.stat_result,
-    *,
-    rel: RelPath,
-    regex: re.Pattern[str],
-    job: SearchJob,
-    counters: _Counters,
-    deadline: float,
+    text: str, rel: RelPath, regex: re.Pattern[str], counters: _Counters, deadline: float
 ) -> Iterator[dict[str, Any]]:
-    text = _load_text(parent, name, info, job.max_file_bytes, counters)
-    if text is None:
-        return
-    counters.searched += 1
-    shown = display(rel)
+    """The first match on each line that has one, in order (a match may span lines; the
+    next search starts on the line after the one it started on)."""
+    shown: str | None = None
     position = counted_to = 0
     line_no = 1
     while position <= len(text):
@@ -208,42 +274,10 @@ def _matches_in(
         line_no += text.count("\n", counted_to, line_start)
         counted_to = line_start
         line = text[line_start:line_end]
+        if shown is None:
+            shown = display(rel)
         yield {"path": shown, "line": line_no, "text": snippet(line, found.start() - line_start)}
         position = line_end + 1
-
-
-def _load_text(parent: Dir, name: str, info: os.stat_result, limit: int, counters: _Counters) -> str | None:
-    if info.st_size > limit:
-        counters.large += 1
-        return None
-    try:
-        fd = parent.open(name, os.O_RDONLY | O_NONBLOCK | O_BINARY)
-    except OSError:
-        counters.unreadable += 1
-        return None
-    with os.fdopen(fd, "rb") as handle:
-        opened = os.fstat(handle.fileno())
-        if not stat.S_ISREG(opened.st_mode) or not os.path.samestat(info, opened):
-            counters.unreadable += 1
-            return None
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        counters.large += 1
-        return None
-    return _decode(data, counters)
-
-
-def _decode(data: bytes, counters: _Counters) -> str | None:
-    for bom, encoding in _TEXT_BOMS:
-        if data.startswith(bom):
-            return data[len(bom) :].decode(encoding, "replace")
-    if b"\x00" in data[:BINARY_PROBE]:
-        counters.binary += 1
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", "replace")
 
 
 def snippet(line: str, column: int) -> str:

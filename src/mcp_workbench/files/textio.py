@@ -14,11 +14,10 @@ cut by the byte cap says precisely where to continue (``start_line`` or ``offset
 from __future__ import annotations
 
 import codecs
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
-
-import charset_normalizer
 
 from mcp_workbench.files.images import ImageInfo, sniff_image
 
@@ -105,6 +104,8 @@ def _bomless_utf16(sample: bytes, *, whole: bool) -> str | None:
 
 
 def _legacy_encoding(sample: bytes) -> str:
+    import charset_normalizer  # imported here: most files are UTF-8, and its import is slow
+
     results = charset_normalizer.from_bytes(sample)
     best = results.best()
     if best is not None:
@@ -170,6 +171,30 @@ def _find_newline(buffer: bytearray, newline: bytes, unit: int) -> int:
     return index
 
 
+def count_lines_in(data: bytes, start: int, newline: bytes) -> int:
+    """:func:`count_lines` for a file held in memory, with a single-byte ``newline``."""
+    total = data.count(newline, start)
+    return total + (1 if len(data) > start and data[-1:] != newline else 0)
+
+
+def read_at_most(fd: int, size: int, limit: int) -> bytes:
+    """The bytes of the regular file open as ``fd`` from its current position, up to
+    ``limit + 1`` (so a caller sees that it exceeds ``limit``). ``size`` is what ``fstat``
+    said: one read suffices when it still holds; more follow if the file grew or shrank."""
+    data = os.read(fd, size + 1)
+    if len(data) == size:
+        return data
+    chunks = [data]
+    total = len(data)
+    while total <= limit:
+        more = os.read(fd, limit + 1 - total)
+        if not more:
+            break
+        chunks.append(more)
+        total += len(more)
+    return b"".join(chunks)
+
+
 def count_lines(handle: BinaryIO, start: int, encoding: str) -> int:
     """Number of lines from ``start`` to the end (a last line without newline counts)."""
     newline, unit = newline_of(encoding)
@@ -209,6 +234,8 @@ def align_start(handle: BinaryIO, offset: int, base: int, encoding: str) -> int:
 
 
 def line_endings(text: str) -> Literal["lf", "crlf", "mixed", "none"]:
+    if "\r" not in text:  # the common case, without counting (str.count is slow on long text)
+        return "lf" if "\n" in text else "none"
     newlines = text.count("\n")
     if not newlines:
         return "none"
