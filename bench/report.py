@@ -218,13 +218,10 @@ def _http(http: dict[str, Any], plan: dict[str, Any]) -> list[str]:
     pairs = [
         ("workbench-2", "workbench-1-stateless"),
         ("workbench-2", "workbench-1"),
-        ("workbench-2-nodelay", "workbench-1-stateless"),
-        ("workbench-2-nodelay", "workbench-1"),
         ("fastmcp-2", "fastmcp-1-stateless"),
         ("fastmcp-2", "fastmcp-1"),
         ("fastmcp-2-nodelay", "fastmcp-1-stateless"),
         ("fastmcp-2-nodelay", "fastmcp-1"),
-        ("workbench-2-reuseport", "workbench-1-stateless"),
         ("fastmcp-2-reuseport", "fastmcp-1-stateless"),
     ]
     for two, one in pairs:

@@ -402,8 +402,6 @@ def http_setups(ctx: Context) -> tuple[dict[str, tuple[list[str], dict[str, str]
     py = sys.executable
     serve = [py, "-m", "mcp_workbench", "serve", "--config", str(ctx.config), "--transport", "http"]
     echo = [py, "-m", "bench.servers.echo_fastmcp"]
-    variant = [py, "-m", "bench.servers.workbench_variant", "--config", str(ctx.config)]
-    wb_workers = [py, "-m", "bench.servers.workbench_workers", "--config", str(ctx.config)]
     specs: dict[str, tuple[list[str], dict[str, str], str]] = {}
 
     def add(name: str, argv: list[str], env: dict[str, str] | None = None, probe: str = "/livez") -> None:
@@ -414,14 +412,12 @@ def http_setups(ctx: Context) -> tuple[dict[str, tuple[list[str], dict[str, str]
     add("fastmcp-2-nodelay", [*echo, "--http", "{port}", "--workers", "2", "--nodelay"], probe="/mcp")
     add("workbench-1", [*serve, "--port", "{port}"])
     add("workbench-1-stateless", [*serve, "--port", "{port}"], {"WORKBENCH_HTTP__STATELESS": "true"})
+    # The product's own workers: one SO_REUSEPORT + TCP_NODELAY socket each (mcp_workbench.cli.workers).
     add("workbench-2", [*serve, "--port", "{port}", "--workers", "2"])
-    add("workbench-2-nodelay", [*wb_workers, "--port", "{port}", "--workers", "2"])
     add("fastmcp-2-reuseport", [*echo, "--http", "{port}", "--workers", "2", "--reuseport"], probe="/mcp")
-    add("workbench-2-reuseport", [*wb_workers, "--port", "{port}", "--workers", "2", "--reuseport"])
     if not ctx.plan.quick:
         add("fastmcp-1-stateless", [*echo, "--http", "{port}", "--stateless"], probe="/mcp")
         add("workbench-1-noauth", [*serve, "--port", "{port}", "--no-auth"])
-        add("workbench-1-lookup", [*variant, "--http", "{port}", "--schema-lookup"])
     echo_call = ("echo", {"text": "hello"})
     trivial = ("data_read", {"operation": "sources"})
     table = [  # key, server, era, call, API key?, label
@@ -460,14 +456,13 @@ def http_setups(ctx: Context) -> tuple[dict[str, tuple[list[str], dict[str, str]
             True,
             "workbench, 1 process, stateless, API key",
         ),
-        ("workbench-2", "workbench-2", HANDSHAKE, trivial, True, "workbench, --workers 2 (stateless), API key"),
         (
-            "workbench-2-nodelay",
-            "workbench-2-nodelay",
+            "workbench-2",
+            "workbench-2",
             HANDSHAKE,
             trivial,
             True,
-            "workbench, --workers 2 + TCP_NODELAY fix, API key",
+            "workbench, --workers 2 (stateless; SO_REUSEPORT + TCP_NODELAY), API key",
         ),
         (
             "fastmcp-2-reuseport",
@@ -478,21 +473,12 @@ def http_setups(ctx: Context) -> tuple[dict[str, tuple[list[str], dict[str, str]
             "bare FastMCP, 2 workers, SO_REUSEPORT + TCP_NODELAY",
         ),
         (
-            "workbench-2-reuseport",
-            "workbench-2-reuseport",
-            HANDSHAKE,
-            trivial,
-            True,
-            "workbench, --workers 2, SO_REUSEPORT + TCP_NODELAY, API key",
-        ),
-        ("workbench-1-modern", "workbench-1", MODERN, trivial, True, "workbench, 1 process, 2026-07-28 era, API key"),
-        (
-            "workbench-1-modern-lookup",
-            "workbench-1-lookup",
+            "workbench-1-modern",
+            "workbench-1",
             MODERN,
             trivial,
             True,
-            "workbench, 1 process, 2026-07-28 era + schema-lookup fix, API key",
+            "workbench, 1 process, 2026-07-28 era (Mcp-Param schema lookup built in), API key",
         ),
     ]
     clients = [
@@ -725,8 +711,6 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     for two_key, base in (
         ("workbench-2", "workbench-1-stateless"),
         ("workbench-2", "workbench-1"),
-        ("workbench-2-nodelay", "workbench-1-stateless"),
-        ("workbench-2-reuseport", "workbench-1-stateless"),
     ):
         if two_key in http and base in http:
             for level in ("10", "50"):

@@ -6,8 +6,8 @@
 Over HTTP it answers with plain JSON (``json_response=True``) like mcp-workbench does, so the
 two are compared on the same wire format. No middleware, no auth, no gc.freeze().
 
-``--nodelay`` and ``--reuseport`` (with ``--workers``) are the fixes proposed in
-docs/BENCHMARKS.md for uvicorn's worker mode; see :mod:`bench.servers.nodelay`.
+``--nodelay`` and ``--reuseport`` (with ``--workers``) are the two fixes for uvicorn's worker
+mode that ``mcp-workbench serve --workers N`` has built in; see :mod:`bench.servers.nodelay`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""uvicorn workers, fixed: prototypes of two fixes for ``serve --workers N``.
+"""uvicorn workers, fixed, for the bare FastMCP echo server (``fastmcp-2-nodelay``, ``fastmcp-2-reuseport``).
+
+These were the prototypes of the two fixes that ``mcp-workbench serve --workers N`` now has
+built in (:mod:`mcp_workbench.cli.workers`); they stay here so the framework floor can be
+measured with the same socket set-up as the product, and with uvicorn's default next to it.
 
 1. TCP_NODELAY. uvicorn's ``Config.bind_socket`` makes the shared socket with
    ``socket.socket(family=...)``, protocol 0; asyncio's transports only set TCP_NODELAY when
