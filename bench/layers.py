@@ -3,7 +3,8 @@
     python -m bench.layers CONFIG [ROUNDS] [CALLS]      # prints JSON
 
 Every variant is a server built by ``build_server`` in this process (the full one, one with
-each of its four middleware removed, one with none, one with the log line filtered out) plus
+each part of its production layer left out, one without the layer, one with the log line
+filtered out) plus
 the bare FastMCP echo with and without four pass-through middleware. ``FastMCP.call_tool`` runs
 the same middleware chain and tool as a tools/call over a transport, minus the JSON-RPC and
 transport work, so the differences between variants are what each layer costs. Variants take
@@ -27,20 +28,31 @@ from typing import Any
 from fastmcp import FastMCP
 
 from bench.servers import echo_fastmcp
-from mcp_workbench.platform.auth import ScopeMiddleware
 from mcp_workbench.platform.calls import ToolCallMiddleware
-from mcp_workbench.platform.limits import RateLimitMiddleware
 from mcp_workbench.platform.logging import configure_logging
-from mcp_workbench.platform.timeouts import TimeoutMiddleware
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import load_settings
 
-LAYERS = {
-    "ToolCallMiddleware": ToolCallMiddleware,
-    "ScopeMiddleware": ScopeMiddleware,
-    "RateLimitMiddleware": RateLimitMiddleware,
-    "TimeoutMiddleware": TimeoutMiddleware,
+# The parts of the production layer (attributes of ToolCallMiddleware) and what they do.
+PARTS = {
+    "metrics": "metrics",
+    "scopes": "scope check",
+    "limiter": "rate limit",
+    "budgets": "time budget",
 }
+
+
+def without(server: FastMCP, *parts: str) -> FastMCP:
+    """``server`` with the named parts of its production layer left out ("layer": all of it)."""
+    if "layer" in parts:
+        server.middleware[:] = [m for m in server.middleware if not isinstance(m, ToolCallMiddleware)]
+    for layer in server.middleware:
+        if isinstance(layer, ToolCallMiddleware):
+            for part in parts:
+                setattr(layer, part, None)
+    return server
+
+
 TRIVIAL = ("data_read", {"operation": "sources"})
 ECHO = ("echo", {"text": "hello"})
 
@@ -51,19 +63,15 @@ def variants(config: Path) -> dict[str, tuple[FastMCP, tuple[str, dict[str, Any]
     root = logging.getLogger()
     loud = lambda: root.setLevel(logging.INFO)  # noqa: E731
     out: dict[str, tuple[FastMCP, tuple[str, dict[str, Any]], Callable[[], None]]] = {}
-    out["workbench (all four middleware)"] = (build_server(settings), TRIVIAL, loud)
+    out["workbench (whole production layer)"] = (build_server(settings), TRIVIAL, loud)
     out["workbench, log line filtered out (WARNING)"] = (
         build_server(settings),
         TRIVIAL,
         lambda: root.setLevel(logging.WARNING),
     )
-    for name, layer in LAYERS.items():
-        server = build_server(settings)
-        server.middleware[:] = [m for m in server.middleware if not isinstance(m, layer)]
-        out[f"workbench without {name}"] = (server, TRIVIAL, loud)
-    bare = build_server(settings)
-    bare.middleware[:] = [m for m in bare.middleware if not isinstance(m, tuple(LAYERS.values()))]
-    out["workbench without its four middleware"] = (bare, TRIVIAL, loud)
+    for part, what in PARTS.items():
+        out[f"workbench without its {what}"] = (without(build_server(settings), part), TRIVIAL, loud)
+    out["workbench without its production layer"] = (without(build_server(settings), "layer"), TRIVIAL, loud)
     out["bare FastMCP echo"] = (echo_fastmcp.mcp, ECHO, loud)
     with_noop = FastMCP("echo", middleware=[echo_fastmcp.NoOp() for _ in range(4)])
     with_noop.tool(echo_fastmcp.echo)

@@ -436,7 +436,7 @@ def layer_costs(ctx: Context, rounds: int = 5, calls: int = 2000) -> list[str]:
         check=True,
     )
     results: dict[str, list[float]] = json.loads(done.stdout)
-    full = results["workbench (all four middleware)"]
+    full = results["workbench (whole production layer)"]
 
     def med(values: list[float]) -> float:
         return sorted(values)[len(values) // 2]

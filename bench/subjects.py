@@ -44,11 +44,11 @@ LABELS = {
     "filesystem": "server-filesystem 2026.8.31 (Node 22)",
     "ripgrep": "ripgrep (command)",
     "wb-no-log": "workbench, log level WARNING (no per-call log line)",
-    "wb-no-calls": "workbench without ToolCallMiddleware (log line, metrics, correlation id)",
-    "wb-no-scopes": "workbench without ScopeMiddleware",
-    "wb-no-limits": "workbench without RateLimitMiddleware",
-    "wb-no-timeouts": "workbench without TimeoutMiddleware",
-    "wb-bare": "workbench without any of its 4 middleware",
+    "wb-no-metrics": "workbench without its metrics",
+    "wb-no-scopes": "workbench without its scope check",
+    "wb-no-limits": "workbench without its rate limit",
+    "wb-no-timeouts": "workbench without its time budget",
+    "wb-bare": "workbench without its production layer",
     "grep": "grep -r (command)",
 }
 
@@ -96,11 +96,11 @@ allow_hosts = ["127.0.0.1"]
 
 ABLATIONS = {
     "wb-no-log": ["--log-level", "WARNING"],
-    "wb-no-calls": ["--drop", "calls"],
+    "wb-no-metrics": ["--drop", "metrics"],
     "wb-no-scopes": ["--drop", "scopes"],
-    "wb-no-limits": ["--drop", "limits"],
-    "wb-no-timeouts": ["--drop", "timeouts"],
-    "wb-bare": ["--drop", "calls,scopes,limits,timeouts"],
+    "wb-no-limits": ["--drop", "limiter"],
+    "wb-no-timeouts": ["--drop", "budgets"],
+    "wb-bare": ["--drop", "layer"],
 }
 
 

@@ -1,10 +1,11 @@
 """mcp-workbench with parts of its production layer taken out or changed: the ablation study.
 
-    python -m bench.servers.workbench_variant --config FILE [--drop calls,scopes,limits,timeouts]
+    python -m bench.servers.workbench_variant --config FILE [--drop metrics,scopes,limiter,budgets|layer]
                                               [--log-level WARNING] [--http PORT [--schema-lookup]]
 
 The server is built exactly as ``serve`` builds it (``build_server(settings)``, then
-``gc.freeze()``); the named middleware are then removed from its chain. The difference in
+``gc.freeze()``); the named parts of its production layer are then left out (``layer``: the
+whole layer, see :func:`bench.layers.without`). The difference in
 server CPU per call between the full server and a variant is what the removed part costs.
 
 ``--schema-lookup`` prototypes a proposed fix for the 2026-07-28 era over HTTP: mcp 2.3 checks
@@ -28,22 +29,14 @@ from typing import Any
 import anyio
 import uvicorn
 
+from bench.layers import without
 from mcp_workbench.asgi import http_app
 from mcp_workbench.cli import serve
-from mcp_workbench.platform.auth import ScopeMiddleware
-from mcp_workbench.platform.calls import ToolCallMiddleware
-from mcp_workbench.platform.limits import RateLimitMiddleware
 from mcp_workbench.platform.logging import configure_logging
-from mcp_workbench.platform.timeouts import TimeoutMiddleware
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import load_settings
 
-LAYERS = {
-    "calls": ToolCallMiddleware,
-    "scopes": ScopeMiddleware,
-    "limits": RateLimitMiddleware,
-    "timeouts": TimeoutMiddleware,
-}
+PARTS = ("metrics", "scopes", "limiter", "budgets", "layer")
 
 
 def schema_lookup(mcp: Any) -> None:
@@ -56,12 +49,15 @@ def schema_lookup(mcp: Any) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--config", type=Path, required=True)
-    parser.add_argument("--drop", default="", help=f"comma-separated: {', '.join(LAYERS)}")
+    parser.add_argument("--drop", default="", help=f"comma-separated: {', '.join(PARTS)}")
     parser.add_argument("--log-level", default=None)
     parser.add_argument("--http", type=int, metavar="PORT", help="serve HTTP (one process, stateful) on PORT")
     parser.add_argument("--schema-lookup", action="store_true")
     args = parser.parse_args()
-    dropped = tuple(LAYERS[name] for name in args.drop.split(",") if name)
+    dropped = [name for name in args.drop.split(",") if name]
+    unknown = set(dropped) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
     overrides: dict[str, Any] = {"log_level": args.log_level}
     if args.http is not None:
         overrides.update(transport="http", http={"port": args.http})
@@ -69,7 +65,7 @@ def main() -> None:
     configure_logging(settings.log_level)
     if args.http is None:
         mcp = build_server(settings)
-        mcp.middleware[:] = [m for m in mcp.middleware if not isinstance(m, dropped)]
+        without(mcp, *dropped)
         gc.collect()
         gc.freeze()
         anyio.run(lambda: mcp.run_async(transport="stdio", show_banner=False))
@@ -81,7 +77,7 @@ def main() -> None:
 
     def build_and_keep(s: Any) -> Any:
         server = original(s)
-        server.middleware[:] = [m for m in server.middleware if not isinstance(m, dropped)]
+        without(server, *dropped)
         if args.schema_lookup:
             schema_lookup(server)
         built.append(server)

@@ -4,11 +4,9 @@ It installs each capability from the settings (a capability registers its own MC
 components), puts the production layer around every tool call, adds the health and metrics
 routes, and closes every capability's resources when the server's lifespan ends.
 
-Middleware order (outermost first), each a separate concern:
-``ToolCallMiddleware`` (correlation id, log line, metrics, safety net) →
-``ScopeMiddleware`` (may this caller use this tool?) →
-``RateLimitMiddleware`` (has this caller budget left?) →
-``TimeoutMiddleware`` (stop the call past its budget) → the tool.
+The production layer is one middleware, :class:`ToolCallMiddleware`, which sequences the
+separate concerns for every call: correlation id → scopes (may this caller use this tool?)
+→ rate limit (has it budget left?) → time budget → the tool → log line and metrics.
 """
 
 from __future__ import annotations
@@ -25,13 +23,13 @@ from mcp_workbench import SERVER_NAME, __version__
 from mcp_workbench.capability import Capability, Installer
 from mcp_workbench.data import server as data_server
 from mcp_workbench.files import server as files_server
-from mcp_workbench.platform.auth import ScopeMiddleware, build_auth_provider
+from mcp_workbench.platform.auth import ScopePolicy, build_auth_provider
 from mcp_workbench.platform.calls import ToolCallMiddleware
 from mcp_workbench.platform.health import Health, add_routes
 from mcp_workbench.platform.keys import KeyStore
-from mcp_workbench.platform.limits import RateLimiter, RateLimitMiddleware
+from mcp_workbench.platform.limits import RateLimiter
 from mcp_workbench.platform.metrics import Metrics
-from mcp_workbench.platform.timeouts import TimeoutMiddleware
+from mcp_workbench.platform.timeouts import Budgets
 from mcp_workbench.scopes import TOOL_SCOPES
 from mcp_workbench.settings import Settings
 from mcp_workbench.web import server as web_server
@@ -93,10 +91,13 @@ def build_server(settings: Settings) -> FastMCP:
         auth=auth,
         lifespan=lifespan,
         middleware=[
-            ToolCallMiddleware(metrics),
-            ScopeMiddleware(TOOL_SCOPES),
-            RateLimitMiddleware(limiter),
-            TimeoutMiddleware(settings.timeouts.for_tool),
+            ToolCallMiddleware(
+                metrics,
+                scopes=ScopePolicy(TOOL_SCOPES),
+                limiter=limiter,
+                budgets=Budgets(settings.timeouts.for_tool),
+                authenticated=auth is not None,
+            )
         ],
         mask_error_details=True,
         on_duplicate="error",

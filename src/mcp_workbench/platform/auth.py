@@ -14,10 +14,8 @@ from typing import Any
 
 from fastmcp.server.auth import AccessToken, AuthProvider, TokenVerifier
 from fastmcp.server.auth.providers.jwt import JWTVerifier
-from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 
 from mcp_workbench.platform.errors import PermissionDenied
-from mcp_workbench.platform.identity import caller_scopes
 from mcp_workbench.platform.keys import ALL_SCOPES, KeyStore
 
 
@@ -51,38 +49,37 @@ class CountingJWTVerifier(JWTVerifier):
         return verified
 
 
-class ScopeMiddleware(Middleware):
-    """Hides and refuses tools whose scope the caller lacks. Unmapped tools need ``*``."""
+class ScopePolicy:
+    """Which tools a caller's scopes open. Unmapped tools need ``*``; no scopes (stdio) opens all."""
 
     def __init__(self, tool_scopes: Mapping[str, str]) -> None:
         self._tool_scopes = dict(tool_scopes)
 
-    def allowed(self, tool: str, scopes: set[str] | None) -> bool:
+    def allowed(self, tool: str, scopes: frozenset[str] | None) -> bool:
         if scopes is None or ALL_SCOPES in scopes:
             return True
         needed = self._tool_scopes.get(tool)
         return needed is not None and needed in scopes
 
-    async def on_list_tools(self, context: MiddlewareContext[Any], call_next: CallNext[Any, Any]) -> Any:
-        tools: Sequence[Any] = await call_next(context)
-        scopes = caller_scopes()
+    def visible(self, tools: Sequence[Any], scopes: frozenset[str] | None) -> list[Any]:
+        """The tools of a tools/list answer this caller may see."""
         return [tool for tool in tools if self.allowed(tool.name, scopes)]
 
-    async def on_call_tool(self, context: MiddlewareContext[Any], call_next: CallNext[Any, Any]) -> Any:
-        name = context.message.name
-        if not self.allowed(name, caller_scopes()):
-            needed = self._tool_scopes.get(name, ALL_SCOPES)
-            raise PermissionDenied(
-                f"this API key may not use {name} (needs scope '{needed}')",
-                recovery_steps=[
-                    (
-                        f"Use only the tools listed for you; ask the operator for a key with scope "
-                        f"'{needed}' if this task needs {name}."
-                    )
-                ],
-                details={"tool": name, "required_scope": needed},
-            )
-        return await call_next(context)
+    def check(self, tool: str, scopes: frozenset[str] | None) -> None:
+        """Raise PermissionDenied unless the caller may use ``tool``."""
+        if self.allowed(tool, scopes):
+            return
+        needed = self._tool_scopes.get(tool, ALL_SCOPES)
+        raise PermissionDenied(
+            f"this API key may not use {tool} (needs scope '{needed}')",
+            recovery_steps=[
+                (
+                    f"Use only the tools listed for you; ask the operator for a key with scope "
+                    f"'{needed}' if this task needs {tool}."
+                )
+            ],
+            details={"tool": tool, "required_scope": needed},
+        )
 
 
 def build_auth_provider(

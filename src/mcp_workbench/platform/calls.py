@@ -1,40 +1,60 @@
-"""Per-call bookkeeping: a correlation id for every tool call and one log line when it ends.
+"""The production layer around every tool call, in one middleware pass.
 
-The middleware opens a :class:`CallRecord` in a context variable before the tool runs; the
-tool adapter reads the correlation id from it for error results and writes the outcome back.
-It is also the last safety net: an exception that escapes a tool (or another middleware)
-becomes an INTERNAL_ERROR result here instead of a protocol error.
+For each tools/call, in order: a :class:`CallRecord` with a correlation id in a context
+variable (the tool adapter reads the id for error results and writes the outcome back); may
+this caller use this tool (:class:`ScopePolicy`); has it budget left (:class:`RateLimiter`);
+the call itself within its time budget (:class:`Budgets`); then one log line and the
+metrics. It is also the last safety net: an exception that escapes a tool becomes an
+INTERNAL_ERROR result here instead of a protocol error. tools/list is filtered by scope here
+too, so a caller never sees a tool it may not call.
+
+One middleware rather than one per concern: every FastMCP middleware level adds a wrapper,
+a context copy and an await on every call, and this layer is meant to cost almost nothing
+next to the framework (the benchmark in ``bench/`` measures it). Each concern stays a plain
+object in its own module; this module only sequences them.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import time
-import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastmcp.exceptions import NotFoundError
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import ToolResult
 
 from mcp_workbench.platform.errors import WorkbenchError, error_result, internal_error
-from mcp_workbench.platform.identity import caller_identity
-from mcp_workbench.platform.metrics import Metrics
+from mcp_workbench.platform.identity import LOCAL, Caller, current_caller
+
+if TYPE_CHECKING:
+    from mcp_workbench.platform.auth import ScopePolicy
+    from mcp_workbench.platform.limits import RateLimiter
+    from mcp_workbench.platform.metrics import Metrics
+    from mcp_workbench.platform.timeouts import Budgets
 
 log = logging.getLogger("mcp_workbench.calls")
 
 
-@dataclass
+def new_correlation_id() -> str:
+    """128 random bits as hex. Not a secret, only a label, so no system call for entropy."""
+    return f"{random.getrandbits(128):032x}"
+
+
 class CallRecord:
     """What is known about the tool call in progress."""
 
-    tool: str
-    operation: str | None
-    correlation_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    error_code: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("correlation_id", "error_code", "extra", "operation", "tool")
+
+    def __init__(self, tool: str, operation: str | None) -> None:
+        self.tool = tool
+        self.operation = operation
+        self.correlation_id = new_correlation_id()
+        self.error_code: str | None = None
+        self.extra: dict[str, Any] = {}
 
 
 _current: ContextVar[CallRecord | None] = ContextVar("workbench_call", default=None)
@@ -46,26 +66,61 @@ def current_call() -> CallRecord | None:
 
 def current_correlation_id() -> str:
     record = _current.get()
-    return record.correlation_id if record else uuid.uuid4().hex
+    return record.correlation_id if record else new_correlation_id()
 
 
 class ToolCallMiddleware(Middleware):
-    """Correlation id, one structured log line per tool call, metrics, and the exception safety net."""
+    """Correlation id, scopes, rate limit, time budget, log line, metrics and the safety net.
 
-    def __init__(self, metrics: Metrics | None = None) -> None:
-        self._metrics = metrics
+    Every part is optional (None leaves it out), which is how tests build a minimal server and
+    how the benchmark measures what each part costs. ``authenticated=False`` says the server
+    has no auth provider, so every caller is the local one.
+    """
+
+    def __init__(
+        self,
+        metrics: Metrics | None = None,
+        *,
+        scopes: ScopePolicy | None = None,
+        limiter: RateLimiter | None = None,
+        budgets: Budgets | None = None,
+        authenticated: bool = True,
+    ) -> None:
+        # Without an auth provider every caller is the local one: no need to look for a token.
+        self._caller: Callable[[], Caller] = current_caller if authenticated else _local
+        self.metrics = metrics
+        self.scopes = scopes
+        self.limiter = limiter
+        self.budgets = budgets
+
+    async def on_list_tools(self, context: MiddlewareContext[Any], call_next: CallNext[Any, Any]) -> Any:
+        tools = await call_next(context)
+        return tools if self.scopes is None else self.scopes.visible(tools, self._caller().scopes)
 
     async def on_call_tool(self, context: MiddlewareContext[Any], call_next: CallNext[Any, Any]) -> Any:
-        arguments = context.message.arguments or {}
-        operation = arguments.get("operation")
-        record = CallRecord(tool=context.message.name, operation=operation if isinstance(operation, str) else None)
+        message = context.message
+        tool = message.name
+        operation = (message.arguments or {}).get("operation")
+        record = CallRecord(tool, operation if isinstance(operation, str) else None)
         token = _current.set(record)
+        caller = self._caller()
+        metrics = self.metrics
         started = time.perf_counter()
         result: Any = None
-        if self._metrics:
-            self._metrics.in_flight.inc()
+        if metrics:
+            metrics.calls.in_flight += 1
         try:
-            result = await call_next(context)
+            if self.scopes is not None:
+                self.scopes.check(tool, caller.scopes)
+            if (limiter := self.limiter) is not None:
+                if limiter.shared:
+                    await limiter.spend(caller.identity, tool, record.operation)
+                else:
+                    limiter.spend_local(caller.identity, tool, record.operation)
+            if self.budgets is not None:
+                result = await self.budgets.run(tool, call_next(context))
+            else:
+                result = await call_next(context)
         except NotFoundError:
             # An unknown tool name is a protocol-level matter; FastMCP answers it as such.
             record.error_code = "UNKNOWN_TOOL"
@@ -82,24 +137,31 @@ class ToolCallMiddleware(Middleware):
             raise
         finally:
             _current.reset(token)
-            if isinstance(result, ToolResult) and result.is_error and record.error_code is None:
+            if record.error_code is None and isinstance(result, ToolResult) and result.is_error:
                 record.error_code = "TOOL_ERROR"  # an error result made outside our adapters
             elapsed = time.perf_counter() - started
-            outcome = "error" if record.error_code else "ok"
-            if self._metrics:
-                self._metrics.in_flight.dec()
-                self._metrics.observe_call(record.tool, record.operation, record.error_code or "ok", elapsed)
-            log.info(
-                "tool call",
-                extra={
-                    "caller": caller_identity(),
-                    "tool": record.tool,
-                    "operation": record.operation,
-                    "duration_ms": round(elapsed * 1000, 3),
-                    "outcome": outcome,
-                    "error_code": record.error_code,
-                    "correlation_id": record.correlation_id,
-                    **record.extra,
-                },
-            )
+            if metrics:
+                metrics.calls.in_flight -= 1
+                metrics.observe_call(tool, record.operation, record.error_code or "ok", elapsed)
+            if log.isEnabledFor(logging.INFO):
+                _log_call(record, caller.identity, elapsed)
         return result
+
+
+def _local() -> Caller:
+    return LOCAL
+
+
+def _log_call(record: CallRecord, caller: str, elapsed: float) -> None:
+    """The one log line of a call, handed to the handlers directly (no caller-frame lookup)."""
+    fields = {
+        "caller": caller,
+        "tool": record.tool,
+        "operation": record.operation,
+        "duration_ms": round(elapsed * 1000, 3),
+        "outcome": "error" if record.error_code else "ok",
+        "error_code": record.error_code,
+        "correlation_id": record.correlation_id,
+        **record.extra,
+    }
+    log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "tool call", (), None, "on_call_tool", fields))

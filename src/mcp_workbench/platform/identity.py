@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fastmcp.server.dependencies import get_access_token
 
 LOCAL_IDENTITY = "local"
 
 
-def caller_identity() -> str:
-    """The rate-limit and log identity: ``key:<id>``, ``jwt:<subject>``, or ``local``."""
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """``identity`` names the caller in logs and rate limits; ``scopes`` None means every tool."""
+
+    identity: str
+    scopes: frozenset[str] | None
+
+
+LOCAL = Caller(LOCAL_IDENTITY, None)
+
+
+def current_caller() -> Caller:
+    """The caller of the request in progress: ``key:<id>``, ``jwt:<subject>``, or ``local``."""
     token = get_access_token()
     if token is None:
-        return LOCAL_IDENTITY
+        return LOCAL
+    scopes = frozenset(token.scopes or ())
     if token.client_id.startswith("key:"):
-        return token.client_id
+        return Caller(token.client_id, scopes)
     subject = token.claims.get("sub") if token.claims else None
-    return f"jwt:{subject or token.client_id}"
-
-
-def caller_scopes() -> set[str] | None:
-    """The caller's scopes, or None for an unauthenticated local caller (all tools)."""
-    token = get_access_token()
-    return None if token is None else set(token.scopes or [])
+    return Caller(f"jwt:{subject or token.client_id}", scopes)

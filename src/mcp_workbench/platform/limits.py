@@ -1,10 +1,14 @@
-"""Rate limits per caller and tool, on the `limits` library.
+"""Rate limits per caller and tool: a moving window in memory, or the `limits` library on Redis.
 
-In memory by default; on Redis when several replicas must share counts. Only tools/call
-spends budget (initialize, discover, list calls and ping never do), and a limited call is a
-RATE_LIMITED tool result with ``retry_after_s``, not a protocol error. If the storage is
-unreachable the setting decides: fail open (serve, log a warning) or closed (refuse with
-UPSTREAM_ERROR); either way the server keeps running.
+Only tools/call spends budget (initialize, discover, list calls and ping never do), and a
+limited call is a RATE_LIMITED tool result with ``retry_after_s``, not a protocol error.
+
+One process keeps its windows in memory (:class:`MemoryWindows`): a deque of hit times per
+caller, tool and limit, so a check costs a few microseconds however high the limit is (the
+`limits` library's memory storage inserts at the front of a list, which grows with the
+limit). Several replicas share counts on Redis through `limits`; if Redis is unreachable the
+setting decides: fail open (serve, log a warning) or closed (refuse with UPSTREAM_ERROR);
+either way the server keeps running.
 """
 
 from __future__ import annotations
@@ -12,27 +16,86 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from limits import RateLimitItem, parse_many
-from limits.aio.storage import Storage
-from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
 
 from mcp_workbench.platform.errors import RateLimited, UpstreamError
-from mcp_workbench.platform.identity import caller_identity
+
+if TYPE_CHECKING:
+    from limits.aio.storage import Storage
 
 log = logging.getLogger("mcp_workbench.limits")
 
 
 def storage_uri(configured: str) -> tuple[str, dict[str, Any]]:
-    """Our config's ``memory://`` / ``redis://`` as the `limits` library's async URI and options."""
+    """Our config's ``redis://`` as the `limits` library's async URI and options."""
     scheme, rest = configured.split("://", 1)
-    if scheme == "memory":
-        return "async+memory://", {}
     return f"async+{scheme}://{rest}", {"implementation": "redispy", "socket_timeout": 2, "socket_connect_timeout": 2}
+
+
+class MemoryWindows:
+    """Exact moving windows in this process: at most ``amount`` units in any ``seconds`` span.
+
+    Each window is a deque of ``(time, cost)`` with a running total; expired hits leave from
+    the left as new ones arrive, so a hit is O(1) amortised. Idle windows are swept now and
+    then, so callers that went away do not keep memory.
+    """
+
+    SWEEP_EVERY = 4096  # hits between sweeps of idle windows
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._windows: dict[tuple[str, ...], _Window] = {}
+        self._hits = 0
+
+    def hit(self, key: tuple[str, ...], amount: int, seconds: float, cost: int) -> float | None:
+        """Spend ``cost``; None if it fit, else the seconds until it would (nothing is spent)."""
+        now = self._clock()
+        window = self._windows.get(key)
+        if window is None:
+            window = self._windows[key] = _Window(seconds)
+        window.expire(now - seconds)
+        if window.total + cost > amount:
+            return window.wait_for(window.total + cost - amount, seconds, now)
+        window.hits.append((now, cost))
+        window.total += cost
+        self._hits += 1
+        if self._hits % self.SWEEP_EVERY == 0:
+            self._sweep(now)
+        return None
+
+    def _sweep(self, now: float) -> None:
+        for key in [k for k, w in self._windows.items() if not w.hits or w.hits[-1][0] <= now - w.seconds]:
+            del self._windows[key]
+
+    def __len__(self) -> int:
+        return len(self._windows)
+
+
+class _Window:
+    __slots__ = ("hits", "seconds", "total")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.hits: deque[tuple[float, int]] = deque()
+        self.total = 0
+
+    def expire(self, before: float) -> None:
+        hits = self.hits
+        while hits and hits[0][0] <= before:
+            self.total -= hits.popleft()[1]
+
+    def wait_for(self, excess: int, seconds: float, now: float) -> float:
+        """Seconds until ``excess`` units have left the window."""
+        freed = 0
+        for at, cost in self.hits:
+            freed += cost
+            if freed >= excess:
+                return max(0.0, at + seconds - now)
+        return seconds
 
 
 class RateLimiter:
@@ -47,16 +110,24 @@ class RateLimiter:
         storage: str,
         fail_open: bool,
         on_reject: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        uri, options = storage_uri(storage)
-        self.storage: Storage = storage_from_string(uri, **options)
-        self._strategy = MovingWindowRateLimiter(self.storage)
         self._default = parse_many(default)
         self._tools = {name: parse_many(value) for name, value in tools.items()}
         self._costs = costs
         self._fail_open = fail_open
         self._on_reject = on_reject or (lambda _tool: None)
-        self.shared = uri.startswith("async+redis")
+        self.shared = not storage.startswith("memory://")
+        self._memory = MemoryWindows(clock)
+        self._plans: dict[str, list[tuple[RateLimitItem, str, float]]] = {}  # per tool: item, its name, seconds
+        self.storage: Storage | None = None
+        if self.shared:
+            from limits.aio.strategies import MovingWindowRateLimiter
+            from limits.storage import storage_from_string
+
+            uri, options = storage_uri(storage)
+            self.storage = storage_from_string(uri, **options)
+            self._strategy = MovingWindowRateLimiter(self.storage)
 
     def limits_for(self, tool: str) -> list[RateLimitItem]:
         return self._tools.get(tool, self._default)
@@ -66,18 +137,28 @@ class RateLimiter:
 
     async def spend(self, identity: str, tool: str, operation: str | None) -> None:
         """Spend the call's cost, or raise RateLimited / UpstreamError (storage down, fail closed)."""
+        if self.shared:
+            await self._spend_shared(identity, tool, self.cost(tool, operation))
+        else:
+            self.spend_local(identity, tool, operation)
+
+    def spend_local(self, identity: str, tool: str, operation: str | None) -> None:
+        """The in-memory path, without awaiting anything."""
         cost = self.cost(tool, operation)
+        plan = self._plans.get(tool)
+        if plan is None:
+            plan = self._plans[tool] = [(item, str(item), item.get_expiry()) for item in self.limits_for(tool)]
+        for item, name, seconds in plan:
+            wait = self._memory.hit((identity, tool, name), item.amount, seconds, cost)
+            if wait is not None:
+                raise self._rejected(tool, item, wait)
+
+    async def _spend_shared(self, identity: str, tool: str, cost: int) -> None:
         try:
             for item in self.limits_for(tool):
                 if not await self._strategy.hit(item, identity, tool, cost=cost):
                     stats = await self._strategy.get_window_stats(item, identity, tool)
-                    retry_after = max(0.0, stats.reset_time - time.time())
-                    self._on_reject(tool)
-                    raise RateLimited(
-                        f"rate limit for {tool} reached ({item})",
-                        retry_after_s=math.ceil(retry_after * 10) / 10,
-                        details={"tool": tool, "limit": str(item)},
-                    )
+                    raise self._rejected(tool, item, stats.reset_time - time.time())
         except RateLimited:
             raise
         except Exception as exc:
@@ -90,21 +171,19 @@ class RateLimiter:
                 details={"dependency": "rate_limit_storage"},
             ) from exc
 
+    def _rejected(self, tool: str, item: RateLimitItem, wait_s: float) -> RateLimited:
+        self._on_reject(tool)
+        return RateLimited(
+            f"rate limit for {tool} reached ({item})",
+            retry_after_s=max(0.1, math.ceil(wait_s * 10) / 10),
+            details={"tool": tool, "limit": str(item)},
+        )
+
     async def check(self) -> bool:
+        """Is the shared storage reachable? (Memory always is.)"""
+        if self.storage is None:
+            return True
         try:
             return bool(await self.storage.check())
         except Exception:  # noqa: BLE001 - readiness reports, it does not raise
             return False
-
-
-class RateLimitMiddleware(Middleware):
-    def __init__(self, limiter: RateLimiter) -> None:
-        self._limiter = limiter
-
-    async def on_call_tool(self, context: MiddlewareContext[Any], call_next: CallNext[Any, Any]) -> Any:
-        arguments = context.message.arguments or {}
-        operation = arguments.get("operation")
-        await self._limiter.spend(
-            caller_identity(), context.message.name, operation if isinstance(operation, str) else None
-        )
-        return await call_next(context)

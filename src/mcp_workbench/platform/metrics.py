@@ -1,18 +1,21 @@
 """Prometheus metrics, one registry per server (so tests and embedded servers don't mix).
 
-Tool traffic is recorded by the call middleware; capabilities contribute gauges at scrape
-time through ``samples()`` (database pool usage, cache hits and misses), so nothing is
-polled between scrapes.
+Tool traffic is recorded by the call middleware on every call, so it is kept as plain
+numbers (:class:`CallStats`) and turned into Prometheus families only when /metrics is
+scraped: prometheus_client's own counters take a lock and validate labels on each update.
+Capabilities contribute gauges at scrape time through ``samples()`` (database pool usage,
+cache hits and misses), so nothing is polled between scrapes.
 """
 
 from __future__ import annotations
 
 import platform as _platform
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -47,25 +50,58 @@ class _SampleCollector(Collector):
         yield from families.values()
 
 
+class CallStats(Collector):
+    """Tool calls by tool, operation and outcome; latency histograms by tool; calls in flight.
+
+    Updated from the event loop only (one per process), so plain ints need no lock.
+    """
+
+    def __init__(self, buckets: tuple[float, ...] = LATENCY_BUCKETS) -> None:
+        self._bounds = buckets
+        self.in_flight = 0
+        self._calls: dict[tuple[str, str, str], int] = {}
+        self._latency: dict[str, list[float]] = {}  # per tool: a count per bucket (+Inf last), then the sum
+
+    def observe(self, tool: str, operation: str, outcome: str, seconds: float) -> None:
+        key = (tool, operation, outcome)
+        self._calls[key] = self._calls.get(key, 0) + 1
+        counts = self._latency.get(tool)
+        if counts is None:
+            counts = self._latency[tool] = [0.0] * (len(self._bounds) + 2)
+        counts[bisect_left(self._bounds, seconds)] += 1
+        counts[-1] += seconds
+
+    def collect(self) -> Iterator[Metric]:
+        calls = CounterMetricFamily(
+            "workbench_tool_calls",
+            "Tool calls by tool, operation and outcome (ok or an error code).",
+            labels=["tool", "operation", "outcome"],
+        )
+        for labels, count in sorted(self._calls.items()):
+            calls.add_metric(list(labels), count)
+        yield calls
+        latency = HistogramMetricFamily("workbench_tool_call_duration_seconds", "Tool call latency.", labels=["tool"])
+        for tool, counts in sorted(self._latency.items()):
+            cumulative, buckets = 0.0, []
+            for bound, count in zip((*self._bounds, float("inf")), counts, strict=False):
+                cumulative += count
+                buckets.append((_le(bound), cumulative))
+            latency.add_metric([tool], buckets, counts[-1])
+        yield latency
+        yield GaugeMetricFamily("workbench_tool_calls_in_flight", "Tool calls running now.", value=self.in_flight)
+
+
+def _le(bound: float) -> str:
+    return "+Inf" if bound == float("inf") else repr(float(bound))
+
+
 class Metrics:
     """The server's metrics; ``render()`` is the /metrics body."""
 
     def __init__(self, version: str, fastmcp_version: str) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.tool_calls = Counter(
-            "workbench_tool_calls_total",
-            "Tool calls by tool, operation and outcome (ok or an error code).",
-            ["tool", "operation", "outcome"],
-            registry=self.registry,
-        )
-        self.tool_latency = Histogram(
-            "workbench_tool_call_duration_seconds",
-            "Tool call latency.",
-            ["tool"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
-        self.in_flight = Gauge("workbench_tool_calls_in_flight", "Tool calls running now.", registry=self.registry)
+        self.calls = CallStats()
+        self.registry.register(self.calls)
         self.rate_limited = Counter(
             "workbench_rate_limited_total", "Calls refused by a rate limit.", ["tool"], registry=self.registry
         )
@@ -90,8 +126,7 @@ class Metrics:
             yield from source()
 
     def observe_call(self, tool: str, operation: str | None, outcome: str, seconds: float) -> None:
-        self.tool_calls.labels(tool, operation or "", outcome).inc()
-        self.tool_latency.labels(tool).observe(seconds)
+        self.calls.observe(tool, operation or "", outcome, seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

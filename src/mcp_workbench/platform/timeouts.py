@@ -5,45 +5,63 @@ TIMEOUT straight away; the task's cleanup (a database transaction rolling back, 
 closing) finishes in the background, because some of it cannot be interrupted (a SQLite
 connection waiting for a lock). Nothing the call started is kept: cancellation reaches it
 before any commit.
+
+The waiting is done by hand (one future woken by the task or by a timer) rather than with
+``asyncio.wait``, which builds sets and callbacks for many futures: this runs on every call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
-
-from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 
 from mcp_workbench.platform.errors import Timeout
 
 log = logging.getLogger("mcp_workbench.timeouts")
 
 
-class TimeoutMiddleware(Middleware):
+class Budgets:
+    """Runs a call within its tool's time budget."""
+
     def __init__(self, budget_for: Callable[[str], float]) -> None:
-        self._budget_for = budget_for
+        self.budget_for = budget_for
         self._cleaning: set[asyncio.Task[Any]] = set()  # cancelled calls still unwinding
 
-    async def on_call_tool(self, context: MiddlewareContext[Any], call_next: CallNext[Any, Any]) -> Any:
-        tool = context.message.name
-        budget = self._budget_for(tool)
-        task = asyncio.ensure_future(call_next(context))  # copies the context: correlation id, caller
+    async def run(self, tool: str, call: Coroutine[Any, Any, Any]) -> Any:
+        budget = self.budget_for(tool)
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(call)  # copies the context: correlation id, caller
+        woken = loop.create_future()
+
+        def wake(_: object = None) -> None:
+            if not woken.done():
+                woken.set_result(None)
+
+        task.add_done_callback(wake)
+        timer = loop.call_later(budget, wake)
         try:
-            done, _ = await asyncio.wait({task}, timeout=budget)
+            await woken
         except asyncio.CancelledError:  # the client cancelled or went away: stop the work too
-            task.cancel()
+            self._abandon(task)
             raise
-        if task in done:
+        finally:
+            timer.cancel()
+            task.remove_done_callback(wake)
+        if task.done():
             return task.result()
-        task.cancel()
-        self._cleaning.add(task)
-        task.add_done_callback(self._cleaned)
+        self._abandon(task)
         raise Timeout(
             f"{tool} did not finish within its {budget:g} s budget and was stopped; nothing it started was kept",
             details={"tool": tool, "timeout_s": budget},
         )
+
+    def _abandon(self, task: asyncio.Task[Any]) -> None:
+        """Cancel ``task`` and hold on to it while it unwinds (the loop keeps only weak references)."""
+        task.cancel()
+        self._cleaning.add(task)
+        task.add_done_callback(self._cleaned)
 
     def _cleaned(self, task: asyncio.Task[Any]) -> None:
         self._cleaning.discard(task)
