@@ -104,25 +104,26 @@ class Walk:
             self._load_ancestor_rules()
             self._load_rules(top, self.start)
         stack: list[_Level] = [(top, self.start, self._entries(top, self.start), 0)]
+        deadline, monotonic = self.deadline, time.monotonic
         try:
             while stack:
                 directory, rel, entries, depth = stack[-1]
-                following = next(entries, None)
-                if following is None:
+                self._ignorer.enter(rel)
+                for following in entries:  # resumes where it left off after a subdirectory
+                    if deadline is not None and monotonic() > deadline:
+                        self.report.stopped = "time"
+                        return
+                    item = WalkItem((*rel, following[0]), depth + 1, directory, following)
+                    if self._skipped(item):
+                        self.report.ignored += 1
+                        continue
+                    yield item
+                    if item.is_dir and item.depth < self.max_depth:
+                        self._descend(stack, item)
+                        break
+                else:
                     stack.pop()
                     directory.close()
-                    continue
-                if self.deadline is not None and time.monotonic() > self.deadline:
-                    self.report.stopped = "time"
-                    return
-                item = WalkItem((*rel, following[0]), depth + 1, directory, following)
-                self._ignorer.enter(rel)
-                if self._skipped(item):
-                    self.report.ignored += 1
-                    continue
-                yield item
-                if item.is_dir and item.depth < self.max_depth:
-                    self._descend(stack, item)
         finally:
             for directory, *_ in stack:
                 directory.close()
