@@ -42,6 +42,7 @@ _TEXT_BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 _ANY_BOM = tuple(bom for bom, _ in _TEXT_BOMS)
+_READ_FLAGS = os.O_RDONLY | O_NONBLOCK | O_BINARY
 
 
 @dataclass(frozen=True)
@@ -174,17 +175,41 @@ class _Scanner:
     def __init__(self, job: SearchJob, counters: _Counters, deadline: float) -> None:
         assert job.contains is not None
         self.regex = compile_contains(job.contains, ignore_case=job.ignore_case)
-        self.prefilter = prefilter_for(job.contains, ignore_case=job.ignore_case)
+        prefilter = prefilter_for(job.contains, ignore_case=job.ignore_case)
+        self.admits = prefilter.admits if prefilter is not None else None
         self.limit = job.max_file_bytes
         self.max_results = job.max_results
         self.counters = counters
         self.deadline = deadline
 
     def scan(self, parent: Dir, name: str, rel: RelPath, emit: Callable[[dict[str, Any]], None]) -> None:
-        """Emit the matches in ``name`` (a regular file of ``parent``) until the match cap."""
-        counters = self.counters
-        data = self._load(parent, name)
-        if data is None:
+        """Emit the matches in ``name`` (a regular file of ``parent``) until the match cap.
+
+        The file is opened without following a link (``O_NOFOLLOW``) or blocking on a FIFO
+        swapped in (``O_NONBLOCK``) and read only if ``fstat`` shows a regular file of at most
+        ``max_file_bytes``; others are counted as unreadable or too large."""
+        counters, limit = self.counters, self.limit
+        try:
+            fd = parent.open(name, _READ_FLAGS)
+        except OSError:
+            self._count_unopened(parent, name)
+            return
+        try:
+            opened = os.fstat(fd)
+            if not stat.S_ISREG(opened.st_mode):
+                counters.unreadable += 1
+                return
+            if opened.st_size > limit:
+                counters.large += 1
+                return
+            data = read_at_most(fd, opened.st_size, limit)
+        except OSError:
+            counters.unreadable += 1
+            return
+        finally:
+            os.close(fd)
+        if len(data) > limit:
+            counters.large += 1
             return
         if data.startswith(_ANY_BOM):
             text = _decode_with_bom(data)
@@ -192,7 +217,7 @@ class _Scanner:
             counters.binary += 1
             return
         else:
-            if self.prefilter is not None and not self.prefilter.admits(data):
+            if self.admits is not None and not self.admits(data):
                 counters.searched += 1
                 return
             try:
@@ -205,35 +230,6 @@ class _Scanner:
             counters.found += 1
             if counters.found >= self.max_results:
                 return
-
-    def _load(self, parent: Dir, name: str) -> bytes | None:
-        """The file's bytes, or ``None`` (counted) when it is too large, not a regular file
-        (it changed since it was listed) or unreadable. Never follows a link (``O_NOFOLLOW``)
-        and never blocks on a FIFO swapped in (``O_NONBLOCK``)."""
-        counters = self.counters
-        try:
-            fd = parent.open(name, os.O_RDONLY | O_NONBLOCK | O_BINARY)
-        except OSError:
-            self._count_unopened(parent, name)
-            return None
-        try:
-            opened = os.fstat(fd)
-            if not stat.S_ISREG(opened.st_mode):
-                counters.unreadable += 1
-                return None
-            if opened.st_size > self.limit:
-                counters.large += 1
-                return None
-            data = read_at_most(fd, opened.st_size, self.limit)
-        except OSError:
-            counters.unreadable += 1
-            return None
-        finally:
-            os.close(fd)
-        if len(data) > self.limit:
-            counters.large += 1
-            return None
-        return data
 
     def _count_unopened(self, parent: Dir, name: str) -> None:
         try:
