@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -18,14 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from fastmcp import Client
 
 from mcp_workbench.cli.workers import EXIT_ADDRESS_IN_USE, HAS_REUSEPORT, listening_socket
-from tests.support.servers import SERVE, clean_env, free_port, get
+from tests.support.servers import SERVE, clean_env, free_port, get, request
 
 pytestmark = pytest.mark.anyio
 needs_reuseport = pytest.mark.skipif(not HAS_REUSEPORT, reason="SO_REUSEPORT is not available here")
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 CONNECTIONS = 16  # the kernel picks a worker per connection; all 16 on one of 2 workers: p = 2^-15
 
 
@@ -128,6 +131,60 @@ async def test_a_killed_worker_is_replaced_and_the_replacement_serves(workers: W
     await _one_call_per_connection(f"{workers.base}/mcp")
     callers = {line["worker_pid"] for line in workers.lines() if line.get("tool") == "data_read"}
     assert workers.ready_pids()[0] in callers and victim not in callers
+
+
+@needs_reuseport
+async def test_sigterm_lets_a_call_in_flight_finish_within_the_grace_then_exits_0(workers: Workers) -> None:
+    assert workers.proc is not None
+    url = f"{workers.base}/mcp"
+    columns = [{"name": "a", "type": "integer"}]
+    async with Client(url, mode="legacy") as client:
+        assert not (
+            await client.call_tool_mcp("data_write", {"operation": "create_table", "table": "t", "columns": columns})
+        ).is_error
+    db = sqlite3.connect(workers.tmp / "data" / "workspace.db", isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")  # another writer holds the lock: the insert below waits in its worker
+    outcome: list[Any] = []
+
+    async def insert() -> None:  # one plain POST: a stateless worker needs no handshake
+        arguments = {"operation": "insert", "table": "t", "rows": [{"a": 1}]}
+        call = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "data_write", "arguments": arguments},
+        }
+        headers = {**MCP_HEADERS, "MCP-Protocol-Version": "2025-11-25"}
+        outcome.append(await anyio.to_thread.run_sync(request, "POST", url, call, headers))
+
+    try:
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(insert)
+                await anyio.to_thread.run_sync(
+                    wait_until, lambda: _in_flight(workers) == 1, "the insert is in flight", workers.proc
+                )
+                workers.proc.send_signal(signal.SIGTERM)
+                # uvicorn's words for "in the grace period": it has stopped accepting and waits for the call.
+                waiting = lambda: any(line["msg"].startswith("Waiting for connections") for line in workers.lines())  # noqa: E731
+                await anyio.to_thread.run_sync(wait_until, waiting, "a worker waits out its grace", workers.proc)
+                db.execute("ROLLBACK")  # now the insert can go on, inside the grace period
+    finally:
+        db.close()
+    status, _, body = outcome[0]
+    assert status == 200 and json.loads(body)["result"]["isError"] is False, "the call in flight finished"
+    assert workers.proc.wait(60) == 0
+
+
+def _in_flight(workers: Workers) -> float:
+    """The most calls running in any worker that answered /metrics (each request lands on one)."""
+    values = [0.0]
+    for _ in range(8):
+        text = get(f"{workers.base}/metrics")[2].decode()
+        values += [
+            float(line.split()[1]) for line in text.splitlines() if line.startswith("workbench_tool_calls_in_flight ")
+        ]
+    return max(values)
 
 
 @needs_reuseport
