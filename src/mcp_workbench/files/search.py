@@ -6,6 +6,13 @@ a ``contains`` regular expression run it in a child process that is killed at th
 budget (see :mod:`mcp_workbench.files.isolation`), because a regular expression can take
 exponential time and cannot be interrupted otherwise.
 
+Content is read cheaply: the walk takes entry types from the directory listing; each regular
+file is opened relative to its directory (never through a link), checked with ``fstat`` and
+read whole with one call; a NUL byte in its first 8 KB makes it binary; and when the pattern
+requires a literal (:mod:`mcp_workbench.files.prefilter`), a file whose bytes lack it is
+passed over undecoded. Only the rest is decoded (UTF-8, else cp1252; a BOM decides) and
+matched with the caller's regular expression, so results are those of matching every file.
+
 Caps: entries visited (``max_files``), matches (``max_results``), bytes per searched file
 (larger files are skipped and counted), and time. The summary's ``stopped_by`` names the cap
 that ended the search; files are visited in a fixed order (sorted, depth-first), so a capped
