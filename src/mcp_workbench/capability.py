@@ -4,12 +4,16 @@ Each capability package (``data``, ``files``, ``web``, ...) has ``server.install
 settings)``, which registers its MCP components and returns a :class:`Capability` whose
 resources (pools, clients) the server's lifespan closes, or ``None`` when configuration
 leaves the capability off.
+
+Installing registers components only: a capability's service, and the engine libraries it
+imports (SQLAlchemy, sqlglot, ...), is built by the first call that needs it, through
+:class:`Deferred`, so start-up and a server that only answers ``tools/list`` never pay for it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from fastmcp import FastMCP
 
@@ -30,3 +34,24 @@ class Capability(Protocol):
 
 
 Installer = Callable[[FastMCP, Settings], Capability | None]
+
+T = TypeVar("T")
+
+
+class Deferred(Generic[T]):
+    """A service built on first use. Only the event loop touches it, so there is no lock:
+    building is synchronous and happens once."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._value: T | None = None
+
+    @property
+    def built(self) -> T | None:
+        """The service if something has used it, else None (and nothing is built)."""
+        return self._value
+
+    def get(self) -> T:
+        if self._value is None:
+            self._value = self._build()
+        return self._value

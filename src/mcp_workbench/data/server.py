@@ -1,22 +1,29 @@
 """The data capability on MCP: the two tools, schema resources, a prompt, and completions.
 
 Thin by design: everything here declares MCP components and forwards to
-:class:`~mcp_workbench.data.service.DataService`.
+:class:`~mcp_workbench.data.service.DataService`, which the first call that needs it builds
+(with SQLAlchemy, sqlglot and the drivers): installing reads only the settings.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from fastmcp import FastMCP
 from mcp_types import ToolAnnotations
 
+from mcp_workbench.capability import Deferred
 from mcp_workbench.data import models
-from mcp_workbench.data.service import DataService
 from mcp_workbench.platform.errors import WorkbenchError
+from mcp_workbench.platform.metrics import Sample
 from mcp_workbench.platform.tools import Operation, OperationTool
-from mcp_workbench.settings import Settings
+from mcp_workbench.settings import Settings, SourceSettings
+
+if TYPE_CHECKING:
+    from mcp_workbench.data.service import DataService
 
 READ_DESCRIPTION = """Read SQL databases (SQLite, PostgreSQL) safely; never changes data.
 Start with operation 'sources' or 'tables', then 'describe' a table before querying it.
@@ -33,35 +40,35 @@ Column types for create_table: integer, bigint, real, numeric, text, boolean, da
 Read-only sources refuse writes (READ_ONLY). 'source' defaults to 'workspace'."""
 
 
-def data_read_tool(service: DataService) -> OperationTool:
+def data_read_tool(service: Deferred[DataService]) -> OperationTool:
     return OperationTool.build(
         name="data_read",
         title="Read data (SQL)",
         description=READ_DESCRIPTION,
         operations=[
-            Operation(models.SourcesArgs, service.sources),
-            Operation(models.TablesArgs, service.tables),
-            Operation(models.DescribeArgs, service.describe),
-            Operation(models.SelectArgs, service.select),
-            Operation(models.CountArgs, service.count),
-            Operation(models.SearchArgs, service.search),
-            Operation(models.SqlArgs, service.sql),
+            Operation(models.SourcesArgs, lambda args: service.get().sources(args)),
+            Operation(models.TablesArgs, lambda args: service.get().tables(args)),
+            Operation(models.DescribeArgs, lambda args: service.get().describe(args)),
+            Operation(models.SelectArgs, lambda args: service.get().select(args)),
+            Operation(models.CountArgs, lambda args: service.get().count(args)),
+            Operation(models.SearchArgs, lambda args: service.get().search(args)),
+            Operation(models.SqlArgs, lambda args: service.get().sql(args)),
         ],
         annotations=ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False),
     )
 
 
-def data_write_tool(service: DataService) -> OperationTool:
+def data_write_tool(service: Deferred[DataService]) -> OperationTool:
     return OperationTool.build(
         name="data_write",
         title="Write data (SQL)",
         description=WRITE_DESCRIPTION,
         operations=[
-            Operation(models.InsertArgs, service.insert),
-            Operation(models.UpdateArgs, service.update),
-            Operation(models.DeleteArgs, service.delete),
-            Operation(models.CreateTableArgs, service.create_table),
-            Operation(models.DropTableArgs, service.drop_table),
+            Operation(models.InsertArgs, lambda args: service.get().insert(args)),
+            Operation(models.UpdateArgs, lambda args: service.get().update(args)),
+            Operation(models.DeleteArgs, lambda args: service.get().delete(args)),
+            Operation(models.CreateTableArgs, lambda args: service.get().create_table(args)),
+            Operation(models.DropTableArgs, lambda args: service.get().drop_table(args)),
         ],
         annotations=ToolAnnotations(
             readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False
@@ -82,9 +89,9 @@ Summarise: what each table is for, how tables relate, data quality issues you no
 Do not change any data."""
 
 
-def _schema_reader(service: DataService, source: str) -> Callable[[], Awaitable[str]]:
+def _schema_reader(service: Deferred[DataService], source: str) -> Callable[[], Awaitable[str]]:
     async def read() -> str:
-        return json.dumps(await _resource(service.schema_document(source)), ensure_ascii=False, default=str)
+        return json.dumps(await _resource(service.get().schema_document(source)), ensure_ascii=False, default=str)
 
     return read
 
@@ -103,18 +110,83 @@ TABLE_TEMPLATE = "data://{source}/tables/{table}"
 EXPLORE_PROMPT_NAME = "explore_database"
 
 
-def install(mcp: FastMCP, settings: Settings) -> DataService:
-    service = DataService(settings)
-    register_data(mcp, service)
-    return service
+class DataCapability:
+    """The data capability as the composition root sees it. Its :class:`DataService` is built
+    by the first call, resource read, completion or readiness check that needs it."""
+
+    name = "data"
+
+    def __init__(self, settings: Settings) -> None:
+        self.sources = settings.sources()
+        check_urls(self.sources)
+        self.service: Deferred[DataService] = Deferred(lambda: _open(settings))
+
+    async def aclose(self) -> None:
+        if (service := self.service.built) is not None:
+            await service.aclose()
+
+    async def check(self) -> dict[str, str | None]:
+        return await self.service.get().check()
+
+    def samples(self) -> Iterator[Sample]:
+        if (service := self.service.built) is not None:
+            yield from service.samples()
+            return
+        for name in self.sources:  # no engine yet, so no connections
+            for state in ("in_use", "idle"):
+                yield Sample(
+                    "db_pool_connections",
+                    "Database connections per source by state.",
+                    0,
+                    {"source": name, "state": state},
+                )
+
+    async def complete(self, ref: Any, argument: Any, context: Any) -> list[str] | None:
+        if getattr(ref, "uri", None) != TABLE_TEMPLATE and getattr(ref, "name", None) != EXPLORE_PROMPT_NAME:
+            return None  # not ours: leave the data service unbuilt
+        return await self.service.get().complete(ref, argument, context)
 
 
-def register_data(mcp: FastMCP, service: DataService) -> None:
+def _open(settings: Settings) -> DataService:
+    from mcp_workbench.data.service import DataService
+
+    return DataService(settings)
+
+
+# SQLAlchemy's own URL pattern (sqlalchemy.engine.url._parse_url): a URL it matches with an
+# all-digit port is one make_url accepts.
+_SQLALCHEMY_URL = re.compile(
+    r"(?P<name>[\w+]+)://(?:(?P<username>[^:/]*)(?::(?P<password>[^@]*))?@)?"
+    r"(?:(?:\[(?P<ipv6host>[^/?]+)\]|(?P<ipv4host>[^/:?]+))?(?::(?P<port>[^/?]*))?)?"
+    r"(?:/(?P<database>[^?]*))?(?:\?(?P<query>.*))?"
+)
+
+
+def check_urls(sources: Mapping[str, SourceSettings]) -> None:
+    """Fail start-up on a URL SQLAlchemy cannot parse, as building the engines at start did.
+    Only a URL the cheap check does not vouch for costs the import of SQLAlchemy."""
+    for config in sources.values():
+        match = _SQLALCHEMY_URL.match(config.url)
+        port = match["port"] if match else ""
+        if port is not None and not (port.isascii() and port.isdigit()):
+            from sqlalchemy.engine import make_url
+
+            make_url(config.url)  # raises what start-up always raised for this URL
+
+
+def install(mcp: FastMCP, settings: Settings) -> DataCapability:
+    capability = DataCapability(settings)
+    register_data(mcp, capability)
+    return capability
+
+
+def register_data(mcp: FastMCP, capability: DataCapability) -> None:
+    service = capability.service
     mcp.add_tool(data_read_tool(service))
-    if service.registry.any_writable():
+    if any(not config.read_only for config in capability.sources.values()):
         mcp.add_tool(data_write_tool(service))
 
-    for name in service.registry.names():
+    for name in capability.sources:
         mcp.resource(
             f"data://{name}/schema",
             name=f"{name}-schema",
@@ -131,7 +203,8 @@ def register_data(mcp: FastMCP, service: DataService) -> None:
         mime_type="application/json",
     )
     async def table_description(source: str, table: str) -> str:
-        return json.dumps(await _resource(service.table_document(source, table)), ensure_ascii=False, default=str)
+        document = service.get().table_document(source, table)
+        return json.dumps(await _resource(document), ensure_ascii=False, default=str)
 
     @mcp.prompt(
         name=EXPLORE_PROMPT_NAME,

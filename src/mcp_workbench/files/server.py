@@ -2,25 +2,32 @@
 are configured; ``files_write`` only when at least one root is writable).
 
 Thin by design: everything here declares MCP components and forwards to
-:class:`~mcp_workbench.files.service.FilesService`. Completions for the resource template's
-``root`` and ``path`` are :meth:`FilesService.complete_files`, for the server-wide completion
-handler to call (a FastMCP server has only one).
+:class:`~mcp_workbench.files.service.FilesService`, which the first call that needs it builds;
+installing only resolves the roots. Completions for the resource template's ``root`` and
+``path`` are :meth:`FilesService.complete_files`, for the server-wide completion handler to
+call (a FastMCP server has only one).
 """
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any
 
 from fastmcp import FastMCP
 from fastmcp.exceptions import ResourceError
 from fastmcp.resources.base import ResourceResult
 from mcp_types import ToolAnnotations
 
+from mcp_workbench.capability import Deferred
 from mcp_workbench.files import models
-from mcp_workbench.files.service import FilesService
+from mcp_workbench.files.roots import RootSet
+from mcp_workbench.files.settings import FilesSettings
 from mcp_workbench.platform.errors import WorkbenchError
 from mcp_workbench.platform.tools import Operation, OperationTool
 from mcp_workbench.settings import Settings
+
+if TYPE_CHECKING:
+    from mcp_workbench.files.service import FilesService
 
 log = logging.getLogger("mcp_workbench.files")
 
@@ -52,34 +59,34 @@ in it (use dry_run first).
 Read-only roots answer READ_ONLY. Writes never go through symbolic links."""
 
 
-def files_read_tool(service: FilesService) -> OperationTool:
+def files_read_tool(service: Deferred[FilesService]) -> OperationTool:
     return OperationTool.build(
         name="files_read",
         title="Read files",
         description=READ_DESCRIPTION,
         operations=[
-            Operation(models.RootsArgs, service.list_roots),
-            Operation(models.ListArgs, service.list_directory),
-            Operation(models.TreeArgs, service.tree),
-            Operation(models.ReadArgs, service.read),
-            Operation(models.SearchArgs, service.search),
-            Operation(models.InfoArgs, service.info),
+            Operation(models.RootsArgs, lambda args: service.get().list_roots(args)),
+            Operation(models.ListArgs, lambda args: service.get().list_directory(args)),
+            Operation(models.TreeArgs, lambda args: service.get().tree(args)),
+            Operation(models.ReadArgs, lambda args: service.get().read(args)),
+            Operation(models.SearchArgs, lambda args: service.get().search(args)),
+            Operation(models.InfoArgs, lambda args: service.get().info(args)),
         ],
         annotations=ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False),
     )
 
 
-def files_write_tool(service: FilesService) -> OperationTool:
+def files_write_tool(service: Deferred[FilesService]) -> OperationTool:
     return OperationTool.build(
         name="files_write",
         title="Write files",
         description=WRITE_DESCRIPTION,
         operations=[
-            Operation(models.WriteArgs, service.write),
-            Operation(models.EditArgs, service.edit),
-            Operation(models.MkdirArgs, service.mkdir),
-            Operation(models.MoveArgs, service.move),
-            Operation(models.DeleteArgs, service.delete),
+            Operation(models.WriteArgs, lambda args: service.get().write(args)),
+            Operation(models.EditArgs, lambda args: service.get().edit(args)),
+            Operation(models.MkdirArgs, lambda args: service.get().mkdir(args)),
+            Operation(models.MoveArgs, lambda args: service.get().move(args)),
+            Operation(models.DeleteArgs, lambda args: service.get().delete(args)),
         ],
         annotations=ToolAnnotations(
             readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False
@@ -87,25 +94,52 @@ def files_write_tool(service: FilesService) -> OperationTool:
     )
 
 
-def install(mcp: FastMCP, settings: Settings) -> FilesService | None:
+class FilesCapability:
+    """The files capability as the composition root sees it: the roots, resolved at start-up,
+    and the :class:`FilesService`, built by the first call or completion that needs it."""
+
+    name = "files"
+
+    def __init__(self, settings: FilesSettings) -> None:
+        self.roots = RootSet(settings)
+        self.service: Deferred[FilesService] = Deferred(lambda: _open(settings, self.roots))
+
+    async def aclose(self) -> None:
+        if (service := self.service.built) is not None:
+            await service.aclose()
+
+    async def complete(self, ref: Any, argument: Any, context: Any) -> list[str] | None:
+        if getattr(ref, "uri", None) != FILE_TEMPLATE:
+            return None  # not ours: leave the files service unbuilt
+        return await self.service.get().complete(ref, argument, context)
+
+
+def _open(settings: FilesSettings, roots: RootSet) -> FilesService:
+    from mcp_workbench.files.service import FilesService
+
+    return FilesService(settings, roots=roots)
+
+
+def install(mcp: FastMCP, settings: Settings) -> FilesCapability | None:
     if not settings.files.roots:
         log.info("file tools off: no roots configured (add --root PATH or [files.roots.NAME] path = ...)")
         return None
-    service = FilesService(settings.files)
-    register_files(mcp, service)
+    capability = FilesCapability(settings.files)
+    register_files(mcp, capability)
     log.info(
         "file tools on",
         extra={
-            "roots": {root.name: str(root.path) for root in service.roots.all()},
-            "writable": service.roots.any_writable(),
+            "roots": {root.name: str(root.path) for root in capability.roots.all()},
+            "writable": capability.roots.any_writable(),
         },
     )
-    return service
+    return capability
 
 
-def register_files(mcp: FastMCP, service: FilesService) -> None:
+def register_files(mcp: FastMCP, capability: FilesCapability) -> None:
+    service = capability.service
     mcp.add_tool(files_read_tool(service))
-    if service.roots.any_writable():
+    if capability.roots.any_writable():
         mcp.add_tool(files_write_tool(service))
 
     @mcp.resource(
@@ -118,6 +152,6 @@ def register_files(mcp: FastMCP, service: FilesService) -> None:
     )
     async def file_resource(root: str, path: str) -> ResourceResult:
         try:
-            return await service.resource(root, path)
+            return await service.get().resource(root, path)
         except WorkbenchError as exc:
             raise ResourceError(f"{exc.code}: {exc.message}") from None

@@ -73,9 +73,11 @@ class FilesService:
 
     name = "files"
 
-    def __init__(self, settings: FilesSettings, *, use_dir_fd: bool = DIR_FD_SUPPORTED) -> None:
+    def __init__(
+        self, settings: FilesSettings, *, use_dir_fd: bool = DIR_FD_SUPPORTED, roots: RootSet | None = None
+    ) -> None:
         self.settings = settings
-        self.roots = RootSet(settings, use_dir_fd=use_dir_fd)
+        self.roots = roots if roots is not None else RootSet(settings, use_dir_fd=use_dir_fd)
         self._use_dir_fd = use_dir_fd
         self._write_lock: anyio.Lock | None = None
         self._workers = WorkerPool(size=2)

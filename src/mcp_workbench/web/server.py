@@ -1,18 +1,26 @@
 """The web capability on MCP: the ``web_fetch`` tool.
 
 Thin by design: the tool's schema and annotations live here; the work is in
-:class:`~mcp_workbench.web.service.WebService`.
+:class:`~mcp_workbench.web.service.WebService`, which the first fetch builds.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 from fastmcp import FastMCP
 from mcp_types import ToolAnnotations
 
+from mcp_workbench.capability import Deferred
+from mcp_workbench.platform.metrics import Sample
 from mcp_workbench.platform.tools import ModelTool
 from mcp_workbench.settings import Settings
 from mcp_workbench.web.models import FetchArgs
-from mcp_workbench.web.service import WebService
+from mcp_workbench.web.settings import WebSettings
+
+if TYPE_CHECKING:
+    from mcp_workbench.web.service import WebService
 
 FETCH_DESCRIPTION = """Fetch a web page or HTTP API (http/https) as Markdown (default: the page's main content,
 without navigation or ads), plain text, the raw body, or pretty-printed JSON. Never changes anything.
@@ -23,18 +31,46 @@ Private, loopback and cloud-metadata addresses are refused, robots.txt is honour
 cached as their HTTP headers allow."""
 
 
-def web_fetch_tool(service: WebService) -> ModelTool:
+def web_fetch_tool(service: Deferred[WebService]) -> ModelTool:
     return ModelTool.build(
         name="web_fetch",
         title="Fetch a web page",
         description=FETCH_DESCRIPTION,
         model=FetchArgs,
-        handler=service.fetch,
+        handler=lambda args: service.get().fetch(args),
         annotations=ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=True),
     )
 
 
-def install(mcp: FastMCP, settings: Settings) -> WebService:
-    service = WebService(settings.web)
-    mcp.add_tool(web_fetch_tool(service))
-    return service
+class WebCapability:
+    """The web capability as the composition root sees it; its :class:`WebService` (the
+    fetcher, the converters) is built by the first fetch."""
+
+    name = "web"
+
+    def __init__(self, settings: WebSettings) -> None:
+        self.service: Deferred[WebService] = Deferred(lambda: _open(settings))
+
+    async def aclose(self) -> None:
+        if (service := self.service.built) is not None:
+            await service.aclose()
+
+    def samples(self) -> Iterator[Sample]:
+        if (service := self.service.built) is not None:
+            yield from service.samples()
+            return
+        for outcome in ("hit", "miss"):  # nothing fetched yet
+            yield Sample("web_cache_requests", "web_fetch answers by HTTP cache outcome.", 0,
+                         {"outcome": outcome}, kind="counter")  # fmt: skip
+
+
+def _open(settings: WebSettings) -> WebService:
+    from mcp_workbench.web.service import WebService
+
+    return WebService(settings)
+
+
+def install(mcp: FastMCP, settings: Settings) -> WebCapability:
+    capability = WebCapability(settings.web)
+    mcp.add_tool(web_fetch_tool(capability.service))
+    return capability
