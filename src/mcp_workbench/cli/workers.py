@@ -81,7 +81,6 @@ def listening_socket(host: str, port: int, *, reuseport: bool, backlog: int = 20
     except BaseException:
         sock.close()
         raise
-    sock.set_inheritable(True)
     return sock
 
 
