@@ -208,7 +208,7 @@ async def test_views_are_listed_and_selectable(db: Session, engine: str, workspa
 
 
 async def _create_view(engine: str, url: str, ddl: str) -> None:
-    """Views are made by the database owner, outside the tools (data_write has no view DDL)."""
+    """Run DDL as the database owner, outside the tools (data_write has no view DDL)."""
     if engine == "sqlite":
         with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
             conn.execute(ddl)
@@ -273,3 +273,109 @@ async def test_search_uses_a_postgresql_tsvector_column_ranked(connect, make_set
         assert data["methods"] == {"articles": "tsvector"}
         assert sorted(hit["row"]["id"] for hit in data["hits"]) == [1, 2]  # stemmed: report/reports
         assert all("tsv" not in hit["row"] for hit in data["hits"])
+
+
+async def test_a_table_recreated_with_other_columns_is_selected_with_its_new_columns(db: Session) -> None:
+    await make_notes(db)
+    assert (await db.ok("data_read", operation="select", table="notes", limit=1))["columns"][0] == "id"
+    await db.ok("data_write", operation="drop_table", table="notes")
+    await db.ok(
+        "data_write",
+        operation="create_table",
+        table="notes",
+        columns=[{"name": "label", "type": "text"}, {"name": "day", "type": "date"}],
+    )
+    await db.ok("data_write", operation="insert", table="notes", rows=[{"label": "new", "day": "2025-01-02"}])
+    data = await db.ok("data_read", operation="select", table="notes")
+    assert data["columns"] == ["label", "day"]
+    assert data["rows"] == [["new", "2025-01-02"]]
+
+
+async def test_a_table_created_outside_the_server_between_two_selects_is_found(
+    db: Session, engine: str, workspace_url: str
+) -> None:
+    await make_notes(db)
+    await db.ok("data_read", operation="select", table="notes", limit=1)
+    await _create_view(engine, workspace_url, "CREATE TABLE outside (id int PRIMARY KEY, word text)")
+    await _create_view(engine, workspace_url, "INSERT INTO outside VALUES (1, 'hello')")
+    data = await db.ok("data_read", operation="select", table="outside")
+    assert data["rows"] == [[1, "hello"]]
+
+
+async def test_selects_of_other_columns_and_orders_of_one_table_do_not_mix(db: Session) -> None:
+    await make_notes(db)
+    first = await db.ok(
+        "data_read", operation="select", table="notes", columns=["id"], order_by=[{"column": "id", "desc": True}]
+    )
+    titles = await db.ok("data_read", operation="select", table="notes", columns=["title"], limit=2)
+    again = await db.ok(
+        "data_read",
+        operation="select",
+        table="notes",
+        columns=["id"],
+        order_by=[{"column": "id", "desc": True}],
+        offset=2,
+    )
+    assert first["rows"] == [[4], [3], [2], [1]]
+    assert titles["rows"] == [["Alpha report"], ["Beta plan"]] and titles["next_offset"] == 2
+    assert again["rows"] == [[2], [1]]
+
+
+async def test_values_read_through_their_column_types_on_every_page(db: Session) -> None:
+    await db.ok(
+        "data_write",
+        operation="create_table",
+        table="typed",
+        columns=[
+            {"name": "id", "type": "integer", "primary_key": True},
+            {"name": "flag", "type": "boolean"},
+            {"name": "at", "type": "datetime"},
+            {"name": "doc", "type": "json"},
+            {"name": "blob", "type": "blob"},
+        ],
+    )
+    rows = [
+        {"id": 1, "flag": True, "at": "2024-05-01T12:30:00", "doc": '{"a": [1, "|"]}', "blob": "AAH/"},
+        {"id": 2, "flag": None, "at": None, "doc": None, "blob": None},
+    ]
+    await db.ok("data_write", operation="insert", table="typed", rows=rows)
+    for _ in range(2):  # the second select reuses what the first one prepared
+        outcome = await db.call("data_read", operation="select", table="typed")
+        assert outcome.data["rows"] == [
+            [1, True, "2024-05-01T12:30:00", {"a": [1, "|"]}, "base64:AAH/"],
+            [2, None, None, None, None],
+        ]
+        assert '1 | true | 2024-05-01T12:30:00 | {"a": [1, "\\|"]} | base64:AAH/' in outcome.text
+        assert "2 | NULL | NULL | NULL | NULL" in outcome.text
+    filtered = await db.ok(
+        "data_read",
+        operation="select",
+        table="typed",
+        columns=["id"],
+        where=[{"column": "at", "op": ">", "value": "2024-05-01T00:00:00"}],
+    )
+    assert filtered["rows"] == [[1]]
+
+
+async def test_a_refused_statement_stays_refused_when_sent_again(db: Session) -> None:
+    await make_notes(db)
+    for _ in range(2):
+        await db.error("data_read", "PERMISSION_DENIED", operation="sql", sql="DELETE FROM notes")
+    for score, note_id in ((10, 1), (20, 2)):
+        data = await db.ok("data_read", operation="sql", sql="SELECT id FROM notes WHERE score = ?", params=[score])
+        assert data["rows"] == [[note_id]]
+
+
+async def test_the_byte_cap_counts_utf8_bytes_and_pages_exactly(connect, data_settings) -> None:
+    async with connect(data_settings(max_result_bytes=1000)) as session:
+        await session.ok("data_write", operation="create_table", table="words", columns=[{"name": "t", "type": "text"}])
+        await session.ok("data_write", operation="insert", table="words", rows=[{"t": "é" * 150} for _ in range(10)])
+        seen = 0
+        offset: int | None = 0
+        while offset is not None:
+            page = await session.ok("data_read", operation="select", table="words", offset=offset)
+            # each row is ["é"*150]: 300 bytes of text, 4 of JSON, 1 for the comma
+            assert page["row_count"] == min(3, 10 - seen)
+            seen += page["row_count"]
+            offset = page["next_offset"]
+        assert seen == 10

@@ -42,6 +42,10 @@ def translate_db_errors(source: Source) -> Iterator[None]:
         raise
     except sa_exc.DBAPIError as exc:
         raise from_dbapi_error(exc, source) from exc
+    except sqlite3.Error as exc:  # a statement run on the driver's connection directly (Source.fetch)
+        message = _first_line(exc)
+        details = {"source": source.name, "database_error": message}
+        raise _from_sqlite(exc, message, details, source, connection_invalidated=False) from exc
     except (OSError, ConnectionError, sa_exc.TimeoutError) as exc:
         raise UpstreamError(
             f"cannot reach the database of source '{source.name}'",

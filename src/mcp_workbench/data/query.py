@@ -7,18 +7,21 @@ one row more than the page is fetched to know whether another page exists.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic_core import to_json as to_json_bytes
 
 from mcp_workbench.data.models import CountArgs, Filter, SelectArgs
 from mcp_workbench.data.schema import SchemaCatalog, TableInfo
 from mcp_workbench.data.sources import Source
-from mcp_workbench.data.values import coerce, to_json
+from mcp_workbench.data.values import coerce, column_to_json
 from mcp_workbench.platform.errors import InvalidInput, TooLarge
 from mcp_workbench.settings import DataSettings
+
+_BROWSE_SQL_KEPT = 32  # column/order combinations remembered per table
 
 
 @dataclass
@@ -96,42 +99,108 @@ def _compare(col: Any, op: str, value: Any) -> sa.ColumnElement[bool]:
 async def select_rows(source: Source, catalog: SchemaCatalog, args: SelectArgs) -> Page:
     table = await catalog.table(source, args.table)
     limit = page_limit(args.limit, source.limits)
-    sa_table = table.sa_table
     names = [table.column(name).name for name in args.columns] if args.columns else [c.name for c in table.columns]
-    statement = sa.select(*table.readable(names)).where(*conditions(table, args.where))
-    order = args.order_by or []
-    for item in order:
-        col = sa_table.c[table.column(item.column).name]
-        statement = statement.order_by(col.desc() if item.desc else col.asc())
+    order = [(table.column(item.column).name, item.desc) for item in args.order_by or []]
+    max_bytes = source.limits.max_result_bytes
+    if source.dialect == "sqlite":
+        # Without filters the SQL depends only on the columns and the order: it is made once
+        # per table description (a schema change makes a new one) and bound to limit/offset.
+        key = (tuple(names), tuple(order))
+        sql = table.browse_sql.get(key) if not args.where else None
+        if sql is not None:
+            params: list[Any] = [limit + 1, args.offset]
+        else:
+            statement = _select(table, names, order, args.where, limit=limit, offset=args.offset)
+            driver_sql = _driver_sql(statement, source.sa_dialect())
+            if driver_sql is None:
+                return await _select_with_sqlalchemy(source, statement, names, limit, args.offset)
+            sql, params = driver_sql
+            if not args.where and params == [limit + 1, args.offset] and len(table.browse_sql) < _BROWSE_SQL_KEPT:
+                table.browse_sql[key] = sql
+        _, raw_rows = await source.fetch(sql, params, limit + 1)
+        # values come back as SQLite stores them; each column's converter runs once per page
+        converters = table.result_processors(names, source.sa_dialect())
+        return paginate(names, raw_rows, limit=limit, offset=args.offset, max_bytes=max_bytes, converters=converters)
+    statement = _select(table, names, order, args.where, limit=limit, offset=args.offset)
+    return await _select_with_sqlalchemy(source, statement, names, limit, args.offset)
+
+
+def _select(
+    table: TableInfo, names: list[str], order: list[tuple[str, bool]], where: list[Filter], *, limit: int, offset: int
+) -> sa.Select[Any]:
+    sa_table = table.sa_table
+    statement = sa.select(*table.readable(names)).where(*conditions(table, where))
+    for name, desc in order:
+        statement = statement.order_by(sa_table.c[name].desc() if desc else sa_table.c[name].asc())
     if not order:  # a stable order makes offset paging exact
         for name in table.primary_key:
             statement = statement.order_by(sa_table.c[name].asc())
-    statement = statement.limit(limit + 1).offset(args.offset)
+    return statement.limit(limit + 1).offset(offset)
+
+
+async def _select_with_sqlalchemy(
+    source: Source, statement: sa.Select[Any], names: list[str], limit: int, offset: int
+) -> Page:
     async with source.reading() as conn:
-        result = await conn.execute(statement)
-        raw_rows = result.fetchall()
-    return paginate(names, raw_rows, limit=limit, offset=args.offset, max_bytes=source.limits.max_result_bytes)
+        raw_rows = (await conn.execute(statement)).fetchall()
+    return paginate(names, raw_rows, limit=limit, offset=offset, max_bytes=source.limits.max_result_bytes)
 
 
-def paginate(columns: list[str], raw_rows: list[Any], *, limit: int, offset: int, max_bytes: int) -> Page:
-    """Cut fetched rows to the page and the byte cap, and say exactly whether more exist."""
+def _driver_sql(statement: sa.Select[Any], dialect: Any) -> tuple[str, list[Any]] | None:
+    """The statement as SQL text and positional driver parameters (bind processors applied), or
+    None when it has parameters whose rendering waits for execution (IN lists): those run
+    through SQLAlchemy's execution instead."""
+    compiled = statement.compile(dialect=dialect)
+    names = compiled.positiontup
+    binds = compiled.binds
+    if names is None or "__[POSTCOMPILE" in compiled.string or any(bind.expanding for bind in binds.values()):
+        return None
+    values = compiled.construct_params()
+    params = []
+    for name in names:
+        process = binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        params.append(values[name] if process is None else process(values[name]))
+    return compiled.string, params
+
+
+def paginate(
+    columns: list[str],
+    raw_rows: Sequence[Any],
+    *,
+    limit: int,
+    offset: int,
+    max_bytes: int,
+    converters: Sequence[Callable[[Any], Any] | None] | None = None,
+) -> Page:
+    """Cut fetched rows to the page and the byte cap, and say exactly whether more exist.
+
+    Values are converted (``converters``, one per column) and made JSON-safe a column at a
+    time (see :func:`column_to_json`). A row's size is
+    its compact JSON in UTF-8 plus one byte for the comma after it, so the sizes of a page add
+    up to the JSON of its ``rows``; the page is measured in one go and rows are measured one by
+    one only when it does not fit.
+    """
     more = len(raw_rows) > limit
-    rows: list[list[Any]] = []
-    size = 0
+    page_rows = raw_rows[:limit]
+    by_column: list[Sequence[Any]] = list(zip(*page_rows, strict=True))
+    if converters is not None and by_column:
+        by_column = [
+            values if convert is None else list(map(convert, values))
+            for values, convert in zip(by_column, converters, strict=True)
+        ]
+    by_column = [column_to_json(values) for values in by_column]
+    rows: list[list[Any]] = list(map(list, zip(*by_column, strict=True))) if by_column else [[] for _ in page_rows]
     truncated_by = "limit" if more else None
-    for raw in raw_rows[:limit]:
-        row = [to_json(value) for value in raw]
-        size += len(json.dumps(row, ensure_ascii=False, default=str)) + 1
-        if size > max_bytes:
-            if not rows:
-                raise TooLarge(
-                    f"a single row is larger than this server's result cap of {max_bytes} bytes",
-                    recovery_steps=["Select fewer or smaller columns (columns=[...]) so one row fits."],
-                    details={"max_result_bytes": max_bytes},
-                )
-            truncated_by = "bytes"
-            break
-        rows.append(row)
+    if rows and len(to_json_bytes(rows)) - 1 > max_bytes:
+        kept = _rows_within(rows, max_bytes)
+        if not kept:
+            raise TooLarge(
+                f"a single row is larger than this server's result cap of {max_bytes} bytes",
+                recovery_steps=["Select fewer or smaller columns (columns=[...]) so one row fits."],
+                details={"max_result_bytes": max_bytes},
+            )
+        rows = rows[:kept]
+        truncated_by = "bytes"
     truncated = truncated_by is not None
     return Page(
         columns=columns,
@@ -141,6 +210,16 @@ def paginate(columns: list[str], raw_rows: list[Any], *, limit: int, offset: int
         offset=offset,
         truncated_by=truncated_by,
     )
+
+
+def _rows_within(rows: list[list[Any]], max_bytes: int) -> int:
+    """How many leading rows fit in ``max_bytes`` (each row counts its JSON and a comma)."""
+    size = 0
+    for kept, row in enumerate(rows):
+        size += len(to_json_bytes(row)) + 1
+        if size > max_bytes:
+            return kept
+    return len(rows)
 
 
 async def count_rows(source: Source, catalog: SchemaCatalog, args: CountArgs) -> int:

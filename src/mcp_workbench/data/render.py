@@ -7,11 +7,21 @@ a compact pipe table for rows, and one closing line that says how to continue.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mcp_workbench.data.query import Page
+from mcp_workbench.data.values import finite_numbers
 
 _CELL_CHARS = 300
+_NONE = type(None)
+# How a scalar reads in a cell: what json.dumps writes for it (for a float, a finite one).
+_SCALAR_TEXT: dict[type, Callable[[Any], str]] = {
+    int: int.__repr__,
+    float: float.__repr__,
+    bool: lambda value: "true" if value else "false",
+    _NONE: lambda _value: "NULL",
+}
 
 
 def cell(value: Any) -> str:
@@ -22,9 +32,38 @@ def cell(value: Any) -> str:
     return text if len(text) <= _CELL_CHARS else text[: _CELL_CHARS - 1] + "…"
 
 
-def table_text(columns: list[str], rows: list[list[Any]]) -> str:
+def column_cells(values: Sequence[Any]) -> Sequence[str]:
+    """:func:`cell` over one column of values, with the work chosen once per column.
+
+    A column of strings (and NULLs) is escaped and shortened only when some value needs it; a
+    column of numbers is formatted without the JSON encoder; anything else goes cell by cell.
+    """
+    types = set(map(type, values))
+    if types <= {str, _NONE}:
+        texts: Sequence[str] = values if _NONE not in types else ["NULL" if v is None else v for v in values]
+        joined = "".join(texts)
+        if "\\" in joined or "|" in joined or "\n" in joined:
+            texts = [t.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "\\n") for t in texts]
+        if texts and max(map(len, texts)) > _CELL_CHARS:
+            texts = [t if len(t) <= _CELL_CHARS else t[: _CELL_CHARS - 1] + "…" for t in texts]
+        return texts
+    if types <= _SCALAR_TEXT.keys() and (float not in types or finite_numbers(values)):
+        if len(types) == 1:
+            texts = list(map(_SCALAR_TEXT[types.pop()], values))
+        else:
+            texts = [_SCALAR_TEXT[type(v)](v) for v in values]
+        if max(map(len, texts)) > _CELL_CHARS:  # a very large integer
+            texts = [t if len(t) <= _CELL_CHARS else t[: _CELL_CHARS - 1] + "…" for t in texts]
+        return texts
+    return [cell(v) for v in values]
+
+
+def table_text(columns: list[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A pipe table: a header line, then one line per row."""
     lines = [" | ".join(cell(c) for c in columns)]
-    lines += [" | ".join(cell(v) for v in row) for row in rows]
+    if rows:
+        by_column = [column_cells(values) for values in zip(*rows, strict=True)]
+        lines += map(" | ".join, zip(*by_column, strict=True)) if by_column else ["" for _ in rows]
     return "\n".join(lines)
 
 

@@ -107,6 +107,28 @@ class TableInfo:
         types = {c.name: c.sa_type for c in self.columns}
         return [sa.type_coerce(self.sa_table.c[name], Lenient(types[name])).label(name) for name in chosen]
 
+    def result_processors(self, names: list[str], dialect: Any) -> list[Any]:
+        """For each column, the function that turns a value as the driver returns it into what
+        a :meth:`readable` column reads (None when nothing is to be done); one per column and
+        dialect, computed once."""
+        cache: dict[tuple[str, str], Any] = self._processors
+        found = []
+        for name in names:
+            key = (dialect.name, name)
+            if key not in cache:
+                cache[key] = Lenient(self.column(name).sa_type).result_processor(dialect, None)
+            found.append(cache[key])
+        return found
+
+    @cached_property
+    def _processors(self) -> dict[tuple[str, str], Any]:
+        return {}
+
+    @cached_property
+    def browse_sql(self) -> dict[Any, str]:
+        """SQL of unfiltered selects of this table, by (columns, order); see ``query.select_rows``."""
+        return {}
+
     def describe(self) -> dict[str, Any]:
         return {
             "table": self.name,

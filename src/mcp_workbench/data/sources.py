@@ -2,7 +2,8 @@
 
 Engines are created lazily (the first call that needs a source opens it; start-up stays
 fast) and disposed when the server's lifespan ends. Every read runs in a transaction the
-*engine* keeps read-only, whatever the SQL says:
+*engine* keeps read-only, whatever the SQL says (on SQLite a single-statement read is its own
+transaction, run in one trip to the connection's thread: :meth:`Source.fetch`):
 
 - SQLite: a separate read engine whose connections have ``PRAGMA query_only`` on and an
   authorizer that refuses writes, ATTACH, non-introspection PRAGMAs and dangerous functions;
@@ -20,7 +21,7 @@ import contextlib
 import sqlite3
 import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +29,10 @@ from typing import Any
 
 import aiosqlite
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, PoolResetState
 
 from mcp_workbench.data.dberrors import translate_db_errors
 from mcp_workbench.platform.errors import NotFound, ReadOnly, WorkbenchError
@@ -84,6 +86,39 @@ def _write_authorizer(action: int, arg1: str | None, arg2: str | None, _db: str 
     return sqlite3.SQLITE_OK
 
 
+def _fetch_once(
+    db: sqlite3.Connection, deadline: _Deadline, sql: str, params: tuple[Any, ...], *, budget: float, max_rows: int
+) -> tuple[list[str], list[Any]]:
+    """In the connection's thread: one statement, its column names and up to ``max_rows`` rows."""
+    mine = deadline.at = time.monotonic() + budget
+    try:
+        cursor = db.execute(sql, params)
+        try:
+            names = [column[0] for column in cursor.description or ()]
+            return names, cursor.fetchmany(max_rows)
+        finally:
+            cursor.close()
+    finally:
+        if deadline.at == mine:  # a call that took over the connection meanwhile keeps its own
+            deadline.at = None
+
+
+def _replace_closed(_dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+    """Pool checkout: a connection closed under the pool (a cancelled call) is replaced."""
+    driver = record.driver_connection
+    if not driver._running or driver._connection is None:  # what aiosqlite itself checks
+        raise sa_exc.DisconnectionError("the SQLite connection was closed")
+
+
+def _roll_back_if_open(dbapi_connection: Any, record: ConnectionPoolEntry, state: PoolResetState) -> None:
+    """Pool reset (``reset_on_return`` is off): roll back only a transaction left open."""
+    if not state.asyncio_safe or state.transaction_was_reset:
+        return
+    driver = record.driver_connection
+    if driver is not None and driver._running and driver._connection is not None and driver.in_transaction:
+        dbapi_connection.rollback()
+
+
 @dataclass
 class Source:
     """One configured database and its engines."""
@@ -96,6 +131,7 @@ class Source:
     _read: AsyncEngine | None = field(default=None, init=False, repr=False)
     _write: AsyncEngine | None = field(default=None, init=False, repr=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+    _dialect: Dialect | None = field(default=None, init=False, repr=False)
     # Every SQLite connection opened, so none outlives the source: a call cancelled while a
     # connection was being checked out can leave one the pool never saw, and its worker
     # thread would keep the process from exiting.
@@ -120,8 +156,11 @@ class Source:
         return Path(self.url.database or "").expanduser().resolve()
 
     def sa_dialect(self) -> Dialect:
-        """The SQLAlchemy dialect, for compiling statements without a connection."""
-        return self.url.get_dialect()()
+        """The SQLAlchemy dialect, for compiling statements without a connection (one per source,
+        so the types' per-dialect caches stay warm)."""
+        if self._dialect is None:
+            self._dialect = self.url.get_dialect()()
+        return self._dialect
 
     def describe(self) -> dict[str, Any]:
         """What a caller may know about the source: no password, no host internals beyond the URL."""
@@ -147,7 +186,31 @@ class Source:
                     yield conn
                 finally:
                     await self._clear_deadline(conn)
-                    await conn.rollback()
+                # closing rolls the transaction back (one trip; rolling back first would cost two)
+
+    async def fetch(self, sql: str, params: Sequence[Any], max_rows: int) -> tuple[list[str], list[Any]]:
+        """Run one read-only statement; its column names and at most ``max_rows`` rows.
+
+        On SQLite the whole statement runs in one trip to the connection's thread: set the
+        deadline, execute, fetch, close the cursor. A single statement is its own read
+        transaction, so no BEGIN/ROLLBACK trips are needed; the connection is the read engine's
+        (``query_only``, the read authorizer, the progress-handler deadline), as in
+        :meth:`reading`. Other engines run it in :meth:`reading`.
+        """
+        if self.dialect != "sqlite":
+            async with self.reading() as conn:
+                result = await conn.exec_driver_sql(sql, tuple(params))
+                return list(result.keys()), list(result.fetchmany(max_rows))
+        engine = await self._engine(write=False)
+        with translate_db_errors(self):
+            async with engine.connect() as conn:
+                driver: aiosqlite.Connection = (await conn.get_raw_connection()).driver_connection  # type: ignore[assignment]
+                deadline: _Deadline = driver._workbench_deadline  # type: ignore[attr-defined]
+                budget = self.limits.statement_timeout_s
+                # aiosqlite's own way of running a function in the connection's thread
+                return await driver._execute(
+                    _fetch_once, driver._conn, deadline, sql, tuple(params), budget=budget, max_rows=max_rows
+                )
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncConnection]:
@@ -268,6 +331,12 @@ class Source:
         # call, whose transactions then interleave (a commit lands in another call's
         # transaction, a rollback undoes an acknowledged write). Each call gets its own
         # connection; SQLite's lock (BEGIN IMMEDIATE + busy_timeout) serializes the writers.
+        #
+        # The read engine checks the same thing without a trip to the connection's thread (its
+        # reads are the frequent, latency-bound calls): a connection whose aiosqlite thread was
+        # stopped or whose sqlite3 connection was closed is replaced at checkout. And it rolls
+        # back on return only a connection still in a transaction (a statement run by
+        # :meth:`fetch` is its own transaction; :meth:`reading` rolls back when it closes).
         engine = create_async_engine(
             "sqlite+aiosqlite://",
             async_creator=connect,
@@ -275,8 +344,12 @@ class Source:
             pool_size=self.limits.pool_size,
             max_overflow=self.limits.pool_size,
             pool_timeout=self.limits.statement_timeout_s,
-            pool_pre_ping=True,
+            pool_pre_ping=write,
+            pool_reset_on_return="rollback" if write else None,
         )
+        if not write:
+            event.listen(engine.sync_engine, "checkout", _replace_closed)
+            event.listen(engine.sync_engine, "reset", _roll_back_if_open)
         begin = "BEGIN IMMEDIATE" if write else "BEGIN"
 
         @event.listens_for(engine.sync_engine, "begin")

@@ -2,20 +2,35 @@
 
 The statement is checked by :mod:`sqlguard`, then wrapped as ``SELECT * FROM (<sql>) LIMIT
 n+1`` so the database stops after one row more than the page (EXPLAIN output is small and
-is not wrapped). It runs in the source's read-only transaction with the statement budget.
+is not wrapped). It runs on the source's read-only connection with the statement budget.
 """
 
 from __future__ import annotations
 
+import functools
+
 from mcp_workbench.data.models import SqlArgs
 from mcp_workbench.data.query import Page, page_limit, paginate
 from mcp_workbench.data.sources import Source
-from mcp_workbench.data.sqlguard import check_read_only
+from mcp_workbench.data.sqlguard import CheckedSql, check_read_only
 from mcp_workbench.platform.errors import InvalidInput
+
+_CACHED_SQL_CHARS = 4096  # statements up to this long have their checks remembered
+
+
+@functools.lru_cache(maxsize=128)
+def _checked(sql: str, dialect: str) -> CheckedSql:
+    return check_read_only(sql, dialect)
+
+
+def checked_sql(sql: str, dialect: str) -> CheckedSql:
+    """:func:`check_read_only`, remembered for recent short statements (the check is a pure
+    function of the text and the dialect; a refused statement raises every time)."""
+    return _checked(sql, dialect) if len(sql) <= _CACHED_SQL_CHARS else check_read_only(sql, dialect)
 
 
 async def run_sql(source: Source, args: SqlArgs) -> Page:
-    checked = check_read_only(args.sql, source.dialect)
+    checked = checked_sql(args.sql, source.dialect)
     if checked.placeholders != len(args.params):
         raise InvalidInput(
             f"the statement has {checked.placeholders} placeholder(s) but {len(args.params)} param(s) were given",
@@ -26,11 +41,7 @@ async def run_sql(source: Source, args: SqlArgs) -> Page:
     statement = (
         checked.sql if checked.explain else f"SELECT * FROM (\n{checked.sql}\n) AS workbench_q LIMIT {limit + 1}"
     )
-    params = tuple(args.params)
-    async with source.reading() as conn:
-        result = await conn.exec_driver_sql(statement, params)
-        columns = list(result.keys())
-        raw_rows = result.fetchmany(limit + 1)
+    columns, raw_rows = await source.fetch(statement, args.params, limit + 1)
     page = paginate(columns, raw_rows, limit=limit, offset=0, max_bytes=source.limits.max_result_bytes)
     page.next_offset = None  # free SQL pages by LIMIT/OFFSET in the statement itself
     return page

@@ -13,6 +13,7 @@ import decimal
 import json
 import math
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -108,6 +109,34 @@ def _expected(sa_type: Any) -> str:
 def _preview(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+_NATIVE = frozenset({str, int, bool, type(None)})  # already JSON as they are
+_NUMERIC = frozenset({int, float, bool, type(None)})
+
+
+def column_to_json(values: Sequence[Any]) -> Sequence[Any]:
+    """:func:`to_json` over one column of a page, returning ``values`` itself when no value changes.
+
+    Most columns hold only strings, integers and NULLs (or finite floats), which are JSON as
+    they are; telling that from the set of the column's value types costs far less than a call
+    per value. Any other column is converted value by value.
+    """
+    types = set(map(type, values))
+    if types <= _NATIVE:
+        return values
+    if types <= _NUMERIC and finite_numbers(values):
+        return values
+    return [to_json(value) for value in values]
+
+
+def finite_numbers(values: Sequence[Any]) -> bool:
+    """True when these numbers (NULLs allowed) hold no inf or nan; False may also mean "not sure"."""
+    try:
+        # inf and nan survive any sum, so a finite sum means every value is finite
+        return math.isfinite(sum(filter(None, values)))
+    except OverflowError:  # an integer too large for a float, next to floats
+        return False
 
 
 def to_json(value: Any) -> Any:
