@@ -29,6 +29,7 @@ ENGINES = [
     "httpcore2",
     "protego",
     "redis",
+    "limits",  # in-memory rate limits need no library; Redis ones load it
     "mcp_workbench.data.service",
     "mcp_workbench.files.service",
     "mcp_workbench.web.service",

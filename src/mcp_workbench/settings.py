@@ -203,10 +203,10 @@ class LimitsSettings(_Section):
 
 
 def _valid_limit(value: str) -> str:
-    from limits import parse_many
+    from mcp_workbench.platform.limits import parse_rates
 
     try:
-        parse_many(value)
+        parse_rates(value)
     except ValueError:
         raise ValueError(f"{value!r} is not a rate limit; write e.g. '60/minute' or '10/second;1000/day'") from None
     return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mcp_workbench.platform.errors import RateLimited
-from mcp_workbench.platform.limits import MemoryWindows, RateLimiter
+from mcp_workbench.platform.limits import MemoryWindows, RateLimiter, parse_rates
 
 
 class Clock:
@@ -89,3 +89,26 @@ def test_the_limiter_counts_per_caller_and_tool_with_operation_costs() -> None:
         limiter.spend_local("key:a", "files_read", "read")
     clock.now += 1
     limiter.spend_local("key:a", "files_read", "read")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("120/minute", [(120, 60)]),
+        ("10/second; 1000/day", [(10, 1), (1000, 86_400)]),
+        ("5 per 2 hours", [(5, 7200)]),
+        ("3/minute, 100 per 1 hour | 1/year", [(3, 60), (100, 3600), (1, 31_104_000)]),
+    ],
+)
+def test_rates_are_written_as_in_the_limits_library(text: str, expected: list[tuple[int, int]]) -> None:
+    from limits import parse_many
+
+    rates = parse_rates(text)
+    assert [(rate.amount, rate.seconds) for rate in rates] == expected
+    assert [str(rate) for rate in rates] == [str(item) for item in parse_many(text)]
+
+
+@pytest.mark.parametrize("text", ["", "abc", "10", "10/fortnight", "/minute", "10/minute;"])
+def test_what_is_not_a_rate_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_rates(text)

@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastmcp.server.auth import AccessToken, AuthProvider, TokenVerifier
-from fastmcp.server.auth.providers.jwt import JWTVerifier
 
 from mcp_workbench.platform.errors import PermissionDenied
 from mcp_workbench.platform.keys import ALL_SCOPES, KeyStore
@@ -35,18 +34,6 @@ class ApiKeyVerifier(TokenVerifier):
         return AccessToken(
             token=token, client_id=f"key:{record.id}", scopes=record.scopes, claims={"name": record.name}
         )
-
-
-class CountingJWTVerifier(JWTVerifier):
-    def __init__(self, on_failure: Callable[[str], None] | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._on_failure = on_failure or (lambda _reason: None)
-
-    async def verify_token(self, token: str) -> AccessToken | None:
-        verified = await super().verify_token(token)
-        if verified is None:
-            self._on_failure("invalid_jwt")
-        return verified
 
 
 class ScopePolicy:
@@ -88,5 +75,23 @@ def build_auth_provider(
     if mode == "keys":
         return ApiKeyVerifier(store, on_failure)
     if mode == "jwt":
-        return CountingJWTVerifier(on_failure=on_failure, **{k: v for k, v in jwt.items() if v is not None})
+        return _counting_jwt_verifier()(on_failure=on_failure, **{k: v for k, v in jwt.items() if v is not None})
     return None
+
+
+def _counting_jwt_verifier() -> type[AuthProvider]:
+    """FastMCP's JWT verifier, counting rejections; built on demand (its JOSE library is not needed otherwise)."""
+    from fastmcp.server.auth.providers.jwt import JWTVerifier
+
+    class CountingJWTVerifier(JWTVerifier):
+        def __init__(self, on_failure: Callable[[str], None] | None = None, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self._on_failure = on_failure or (lambda _reason: None)
+
+        async def verify_token(self, token: str) -> AccessToken | None:
+            verified = await super().verify_token(token)
+            if verified is None:
+                self._on_failure("invalid_jwt")
+            return verified
+
+    return CountingJWTVerifier

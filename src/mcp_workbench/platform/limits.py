@@ -15,19 +15,54 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-from limits import RateLimitItem, parse_many
 
 from mcp_workbench.platform.errors import RateLimited, UpstreamError
 
 if TYPE_CHECKING:
+    from limits import RateLimitItem
     from limits.aio.storage import Storage
 
 log = logging.getLogger("mcp_workbench.limits")
+
+
+# The `limits` library's notation ("10/second; 1000 per 1 day"), parsed here so that a
+# server with in-memory limits never imports the library (it costs start-up time).
+_ONE = re.compile(r"\s*([0-9]+)\s*(?:/|\s*per\s*)\s*([0-9]+)?\s*([a-z]+?)s?\s*", re.IGNORECASE)
+_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86_400, "month": 2_592_000, "year": 31_104_000}
+
+
+@dataclass(frozen=True)
+class Rate:
+    """At most ``amount`` calls per ``multiples`` × ``granularity``."""
+
+    amount: int
+    multiples: int
+    granularity: str
+
+    @property
+    def seconds(self) -> int:
+        return self.multiples * _SECONDS[self.granularity]
+
+    def __str__(self) -> str:
+        return f"{self.amount} per {self.multiples} {self.granularity}"
+
+
+def parse_rates(text: str) -> list[Rate]:
+    """``"10/second; 1000/day"`` as rates, or ValueError (same notation as `limits`)."""
+    rates = []
+    for part in re.split(r"[,;|]", text):
+        match = _ONE.fullmatch(part)
+        if match is None or match.group(3).lower() not in _SECONDS:
+            raise ValueError(f"couldn't parse rate limit string {text!r}")
+        amount, multiples, granularity = match.groups()
+        rates.append(Rate(int(amount), int(multiples or 1), granularity.lower()))
+    return rates
 
 
 def storage_uri(configured: str) -> tuple[str, dict[str, Any]]:
@@ -112,14 +147,13 @@ class RateLimiter:
         on_reject: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._default = parse_many(default)
-        self._tools = {name: parse_many(value) for name, value in tools.items()}
+        self._default = parse_rates(default)
+        self._tools = {name: parse_rates(value) for name, value in tools.items()}
         self._costs = costs
         self._fail_open = fail_open
         self._on_reject = on_reject or (lambda _tool: None)
         self.shared = not storage.startswith("memory://")
         self._memory = MemoryWindows(clock)
-        self._plans: dict[str, list[tuple[RateLimitItem, str, float]]] = {}  # per tool: item, its name, seconds
         self.storage: Storage | None = None
         if self.shared:
             from limits.aio.strategies import MovingWindowRateLimiter
@@ -128,8 +162,9 @@ class RateLimiter:
             uri, options = storage_uri(storage)
             self.storage = storage_from_string(uri, **options)
             self._strategy = MovingWindowRateLimiter(self.storage)
+            self._items: dict[str, list[RateLimitItem]] = {}
 
-    def limits_for(self, tool: str) -> list[RateLimitItem]:
+    def limits_for(self, tool: str) -> list[Rate]:
         return self._tools.get(tool, self._default)
 
     def cost(self, tool: str, operation: str | None) -> int:
@@ -145,20 +180,17 @@ class RateLimiter:
     def spend_local(self, identity: str, tool: str, operation: str | None) -> None:
         """The in-memory path, without awaiting anything."""
         cost = self.cost(tool, operation)
-        plan = self._plans.get(tool)
-        if plan is None:
-            plan = self._plans[tool] = [(item, str(item), item.get_expiry()) for item in self.limits_for(tool)]
-        for item, name, seconds in plan:
-            wait = self._memory.hit((identity, tool, name), item.amount, seconds, cost)
+        for rate in self.limits_for(tool):
+            wait = self._memory.hit((identity, tool, str(rate)), rate.amount, rate.seconds, cost)
             if wait is not None:
-                raise self._rejected(tool, item, wait)
+                raise self._rejected(tool, rate, wait)
 
     async def _spend_shared(self, identity: str, tool: str, cost: int) -> None:
         try:
-            for item in self.limits_for(tool):
+            for rate, item in zip(self.limits_for(tool), self._library_items(tool), strict=True):
                 if not await self._strategy.hit(item, identity, tool, cost=cost):
                     stats = await self._strategy.get_window_stats(item, identity, tool)
-                    raise self._rejected(tool, item, stats.reset_time - time.time())
+                    raise self._rejected(tool, rate, stats.reset_time - time.time())
         except RateLimited:
             raise
         except Exception as exc:
@@ -171,12 +203,21 @@ class RateLimiter:
                 details={"dependency": "rate_limit_storage"},
             ) from exc
 
-    def _rejected(self, tool: str, item: RateLimitItem, wait_s: float) -> RateLimited:
+    def _library_items(self, tool: str) -> list[RateLimitItem]:
+        items = self._items.get(tool)
+        if items is None:
+            from limits import parse_many
+
+            text = "; ".join(f"{rate.amount}/{rate.multiples} {rate.granularity}" for rate in self.limits_for(tool))
+            items = self._items[tool] = parse_many(text)
+        return items
+
+    def _rejected(self, tool: str, rate: Rate, wait_s: float) -> RateLimited:
         self._on_reject(tool)
         return RateLimited(
-            f"rate limit for {tool} reached ({item})",
+            f"rate limit for {tool} reached ({rate})",
             retry_after_s=max(0.1, math.ceil(wait_s * 10) / 10),
-            details={"tool": tool, "limit": str(item)},
+            details={"tool": tool, "limit": str(rate)},
         )
 
     async def check(self) -> bool:
