@@ -7,6 +7,7 @@ one row more than the page is fetched to know whether another page exists.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,7 @@ class Page:
     """Rows of one page and how to get the next."""
 
     columns: list[str]
-    rows: list[list[Any]]
+    rows: Sequence[Sequence[Any]]
     truncated: bool
     next_offset: int | None
     offset: int = 0
@@ -182,14 +183,19 @@ def paginate(
     """
     more = len(raw_rows) > limit
     page_rows = raw_rows[:limit]
-    by_column: list[Sequence[Any]] = list(zip(*page_rows, strict=True))
+    fetched: list[Sequence[Any]] = list(zip(*page_rows, strict=True))
+    by_column = fetched
     if converters is not None and by_column:
         by_column = [
             values if convert is None else list(map(convert, values))
             for values, convert in zip(by_column, converters, strict=True)
         ]
     by_column = [column_to_json(values) for values in by_column]
-    rows: list[list[Any]] = list(map(list, zip(*by_column, strict=True))) if by_column else [[] for _ in page_rows]
+    rows: Sequence[Sequence[Any]]
+    if page_rows and type(page_rows[0]) is tuple and all(map(operator.is_, by_column, fetched)):
+        rows = page_rows  # the driver's tuples are JSON-safe as they are (a JSON array each)
+    else:
+        rows = list(map(list, zip(*by_column, strict=True))) if by_column else [[] for _ in page_rows]
     truncated_by = "limit" if more else None
     if rows and len(to_json_bytes(rows)) - 1 > max_bytes:
         kept = _rows_within(rows, max_bytes)
@@ -212,7 +218,7 @@ def paginate(
     )
 
 
-def _rows_within(rows: list[list[Any]], max_bytes: int) -> int:
+def _rows_within(rows: Sequence[Sequence[Any]], max_bytes: int) -> int:
     """How many leading rows fit in ``max_bytes`` (each row counts its JSON and a comma)."""
     size = 0
     for kept, row in enumerate(rows):
