@@ -90,6 +90,28 @@ async def test_the_engine_refuses_writes_on_read_connections_even_without_the_pa
             with pytest.raises(ReadOnly):
                 async with source.reading() as conn:
                     await conn.exec_driver_sql(statement)
+            with pytest.raises(ReadOnly):  # the one-trip read path runs on the same guarded connections
+                await source.fetch(statement, [], 10)
+    finally:
+        await registry.aclose()
+
+
+async def test_a_read_connection_closed_under_the_pool_is_replaced(
+    data_settings: Callable[..., Settings], guarded: Session, engine: str
+) -> None:
+    """A cancelled call can leave a closed SQLite connection in the pool; the next read gets a fresh one."""
+    if engine != "sqlite":
+        pytest.skip("PostgreSQL connections are checked by the pool's own pre-ping")
+    registry = SourceRegistry(data_settings(pool_size=1))
+    source = registry.get("workspace")
+    try:
+        assert (await source.fetch("SELECT count(*) FROM notes", [], 1))[1] == [(4,)]
+        async with source.reading() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+        await driver.close()  # now closed, and back in the pool
+        assert (await source.fetch("SELECT count(*) FROM notes", [], 1))[1] == [(4,)]
+        async with source.reading() as conn:
+            assert (await conn.exec_driver_sql("SELECT count(*) FROM notes")).scalar_one() == 4
     finally:
         await registry.aclose()
 
