@@ -155,8 +155,7 @@ def run_worker(spec: WorkerSpec, ready: Event) -> None:
     if sock is None:
         sock = listening_socket(spec.options["host"], spec.options["port"], reuseport=True)
     app = http_app(settings, stateless=True)  # sessions cannot be shared between processes
-    gc.collect()  # as serve does: start-up objects stay out of the collector's generations
-    gc.freeze()
+    gc.freeze()  # as serve does: start-up objects stay out of the collector's generations
     if stop_requested:
         return
     # uvicorn re-raises the stop signal after its graceful shutdown; with these handlers in
