@@ -10,6 +10,8 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pydantic_core import to_json
+
 from mcp_workbench.data.query import Page
 from mcp_workbench.data.values import finite_numbers
 
@@ -48,7 +50,10 @@ def column_cells(values: Sequence[Any]) -> Sequence[str]:
             texts = [t if len(t) <= _CELL_CHARS else t[: _CELL_CHARS - 1] + "…" for t in texts]
         return texts
     if types <= _SCALAR_TEXT.keys() and (float not in types or finite_numbers(values)):
-        if len(types) == 1:
+        if _NONE not in types and (float not in types or _plain_floats(values)):
+            # one encoder call for the column; for these numbers it writes what repr() does
+            texts = to_json(values).decode()[1:-1].split(",")
+        elif len(types) == 1:
             texts = list(map(_SCALAR_TEXT[types.pop()], values))
         else:
             texts = [_SCALAR_TEXT[type(v)](v) for v in values]
@@ -56,6 +61,12 @@ def column_cells(values: Sequence[Any]) -> Sequence[str]:
             texts = [t if len(t) <= _CELL_CHARS else t[: _CELL_CHARS - 1] + "…" for t in texts]
         return texts
     return [cell(v) for v in values]
+
+
+def _plain_floats(values: Sequence[Any]) -> bool:
+    """True when every number is 0 or has a magnitude in [1e-4, 1e16): there repr() and
+    pydantic_core's encoder write the same shortest decimal, without an exponent."""
+    return max(map(abs, values)) < 1e16 and min(map(abs, filter(None, values)), default=1.0) >= 1e-4
 
 
 def table_text(columns: list[str], rows: Sequence[Sequence[Any]]) -> str:
