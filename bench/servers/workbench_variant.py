@@ -1,18 +1,12 @@
 """mcp-workbench with parts of its production layer taken out or changed: the ablation study.
 
     python -m bench.servers.workbench_variant --config FILE [--drop metrics,scopes,limiter,budgets|layer]
-                                              [--log-level WARNING] [--http PORT [--schema-lookup]]
+                                              [--log-level WARNING] [--http PORT]
 
 The server is built exactly as ``serve`` builds it (``build_server(settings)``, then
 ``gc.freeze()``); the named parts of its production layer are then left out (``layer``: the
 whole layer, see :func:`bench.layers.without`). The difference in
 server CPU per call between the full server and a variant is what the removed part costs.
-
-``--schema-lookup`` prototypes a proposed fix for the 2026-07-28 era over HTTP: mcp 2.3 checks
-``Mcp-Param-*`` headers of every tools/call against the tool's input schema, and without the
-low-level server's ``get_tool_input_schema`` it finds that schema by running a whole
-tools/list through FastMCP's middleware chain, on every call. The catalog is fixed once the
-server is built, so a dictionary lookup answers the same question.
 
 Nothing here is a way to run the product: it exists only to measure it.
 """
@@ -20,7 +14,6 @@ Nothing here is a way to run the product: it exists only to measure it.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import signal
 from pathlib import Path
@@ -39,20 +32,12 @@ from mcp_workbench.settings import load_settings
 PARTS = ("metrics", "scopes", "limiter", "budgets", "layer")
 
 
-def schema_lookup(mcp: Any) -> None:
-    """Give the low-level server a static name -> inputSchema lookup (the proposed fix)."""
-    tools = asyncio.run(mcp.list_tools())  # the catalog as FastMCP publishes it (dereferenced)
-    schemas = {tool.name: tool.to_mcp_tool().input_schema for tool in tools}
-    mcp._mcp_server.get_tool_input_schema = schemas.get
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--drop", default="", help=f"comma-separated: {', '.join(PARTS)}")
     parser.add_argument("--log-level", default=None)
     parser.add_argument("--http", type=int, metavar="PORT", help="serve HTTP (one process, stateful) on PORT")
-    parser.add_argument("--schema-lookup", action="store_true")
     args = parser.parse_args()
     dropped = [name for name in args.drop.split(",") if name]
     unknown = set(dropped) - set(PARTS)
@@ -66,7 +51,6 @@ def main() -> None:
     if args.http is None:
         mcp = build_server(settings)
         without(mcp, *dropped)
-        gc.collect()
         gc.freeze()
         anyio.run(lambda: mcp.run_async(transport="stdio", show_banner=False))
         return
@@ -78,14 +62,11 @@ def main() -> None:
     def build_and_keep(s: Any) -> Any:
         server = original(s)
         without(server, *dropped)
-        if args.schema_lookup:
-            schema_lookup(server)
         built.append(server)
         return server
 
     asgi.build_server = build_and_keep
     app = http_app(settings, stateless=settings.http.stateless)
-    gc.collect()
     gc.freeze()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
