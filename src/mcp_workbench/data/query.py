@@ -35,6 +35,8 @@ class Page:
     next_offset: int | None
     offset: int = 0
     truncated_by: str | None = None  # "limit" | "bytes"
+    # the same values a column at a time (for the text table), when paginate has them
+    by_column: list[Sequence[Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -206,6 +208,7 @@ def paginate(
                 details={"max_result_bytes": max_bytes},
             )
         rows = rows[:kept]
+        by_column = [values[:kept] for values in by_column]
         truncated_by = "bytes"
     truncated = truncated_by is not None
     return Page(
@@ -215,6 +218,7 @@ def paginate(
         next_offset=offset + len(rows) if truncated else None,
         offset=offset,
         truncated_by=truncated_by,
+        by_column=by_column if by_column else None,
     )
 
 

@@ -69,11 +69,14 @@ def _plain_floats(values: Sequence[Any]) -> bool:
     return max(map(abs, values)) < 1e16 and min(map(abs, filter(None, values)), default=1.0) >= 1e-4
 
 
-def table_text(columns: list[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A pipe table: a header line, then one line per row."""
+def table_text(
+    columns: list[str], rows: Sequence[Sequence[Any]], *, by_column: Sequence[Sequence[Any]] | None = None
+) -> str:
+    """A pipe table: a header line, then one line per row (``by_column``: the rows' values
+    a column at a time, when the caller has them)."""
     lines = [" | ".join(cell(c) for c in columns)]
     if rows:
-        by_column = [column_cells(values) for values in zip(*rows, strict=True)]
+        by_column = [column_cells(values) for values in (by_column or zip(*rows, strict=True))]
         lines += map(" | ".join, zip(*by_column, strict=True)) if by_column else ["" for _ in rows]
     return "\n".join(lines)
 
@@ -85,7 +88,7 @@ def page_text(page: Page, what: str, *, paged_by_offset: bool = True) -> str:
     first = page.offset + 1
     last = page.offset + len(page.rows)
     head = f"Rows {first}-{last} from {what}:" if page.offset else f"{len(page.rows)} row(s) from {what}:"
-    parts = [head, table_text(page.columns, page.rows)]
+    parts = [head, table_text(page.columns, page.rows, by_column=page.by_column)]
     parts.append(_continue(page, paged_by_offset) if page.truncated else "These are all the rows.")
     return "\n".join(parts)
 
