@@ -39,7 +39,12 @@ class Answer:
     data: dict[str, Any] = field(default_factory=dict)
 
     def to_tool_result(self) -> ToolResult:
-        return ToolResult(content=[TextContent(type="text", text=self.text)], structured_content=self.data)
+        # Built without ToolResult's validation, which copies ``data`` into JSON form: the wire
+        # encoder (mcp's, mode="json") converts it anyway, and for a 1,000-row select the copy
+        # alone is ~0.4 ms. ``data`` is a plain dict, as the field requires.
+        return ToolResult.model_construct(
+            content=[TextContent(type="text", text=self.text)], structured_content=self.data, meta=None, is_error=False
+        )
 
 
 Handler = Callable[[Any], Awaitable[Answer]]
