@@ -42,3 +42,37 @@ def test_configured_logging_writes_to_stderr_only(capsys: pytest.CaptureFixture[
     assert captured.out == ""
     lines = [json.loads(line) for line in captured.err.splitlines() if line.startswith("{")]
     assert {"hello", "from fastmcp"} <= {line["msg"] for line in lines}
+
+
+def test_the_per_call_line_is_the_same_json_with_or_without_the_fast_path(capsys: pytest.CaptureFixture[str]) -> None:
+    from mcp_workbench.platform.logging import info_line
+
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    logger = logging.getLogger("mcp_workbench.calls")
+    fields = {"tool": "data_read", "operation": None, "duration_ms": 1.5, "correlation_id": "c" * 32}
+    try:
+        configure_logging("INFO")
+        info_line(logger, "tool call", fields)  # only our handler: written straight to it
+        extra = logging.StreamHandler(__import__("sys").stderr)
+        extra.setFormatter(root.handlers[-1].formatter)
+        root.addHandler(extra)  # now a second handler would see it: through logging
+        info_line(logger, "tool call", fields)
+        root.removeHandler(extra)
+        root.setLevel(logging.WARNING)
+        info_line(logger, "tool call", fields)  # filtered out either way
+        captured = capsys.readouterr()
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    assert captured.out == ""
+    lines = [json.loads(line) for line in captured.err.splitlines()]
+    assert len(lines) == 3  # one fast, two (ours and the extra handler) through logging
+    for line in lines:
+        assert {k: v for k, v in line.items() if k != "ts"} == {
+            "level": "info",
+            "logger": "mcp_workbench.calls",
+            "msg": "tool call",
+            **fields,
+        }
+        assert line["ts"].endswith("Z") and len(line["ts"]) == 24

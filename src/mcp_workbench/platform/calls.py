@@ -29,6 +29,7 @@ from fastmcp.tools.base import ToolResult
 
 from mcp_workbench.platform.errors import WorkbenchError, error_result, internal_error
 from mcp_workbench.platform.identity import LOCAL, Caller, current_caller
+from mcp_workbench.platform.logging import info_line
 
 if TYPE_CHECKING:
     from mcp_workbench.platform.auth import ScopePolicy
@@ -153,7 +154,7 @@ def _local() -> Caller:
 
 
 def _log_call(record: CallRecord, caller: str, elapsed: float) -> None:
-    """The one log line of a call, handed to the handlers directly (no caller-frame lookup)."""
+    """The one log line of a call (see :func:`info_line` for why it is not ``log.info``)."""
     fields = {
         "caller": caller,
         "tool": record.tool,
@@ -164,4 +165,4 @@ def _log_call(record: CallRecord, caller: str, elapsed: float) -> None:
         "correlation_id": record.correlation_id,
         **record.extra,
     }
-    log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "tool call", (), None, "on_call_tool", fields))
+    info_line(log, "tool call", fields)

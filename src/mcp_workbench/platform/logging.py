@@ -39,19 +39,56 @@ class JsonFormatter(logging.Formatter):
         return f"{self._stamp}.{int((created - second) * 1000):03d}Z"
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = record.__dict__
-        entry: dict[str, Any] = {
-            "ts": self._timestamp(record.created),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        for key, value in fields.items():
-            if key not in _STANDARD_ATTRS and key[0] != "_":
-                entry[key] = value
+        extras = {key: value for key, value in record.__dict__.items() if key not in _STANDARD_ATTRS and key[0] != "_"}
         if record.exc_info:
-            entry["exc"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
+            extras["exc"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
+        return self.line(record.created, record.levelname, record.name, record.getMessage(), extras)
+
+    def line(self, created: float, level: str, logger: str, msg: str, extras: dict[str, Any]) -> str:
+        entry = {"ts": self._timestamp(created), "level": level.lower(), "logger": logger, "msg": msg, **extras}
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def info_line(logger: logging.Logger, msg: str, fields: dict[str, Any]) -> None:
+    """Log ``msg`` with ``fields`` at INFO, for lines written on every tool call.
+
+    When our JSON handler on the root logger is the only place the record would go (no
+    handler or filter on the way, as ``configure_logging`` leaves things), the line is
+    written straight to it: the same JSON, without building a LogRecord and walking the
+    handler chain. Anything else (a test's log capture, an operator's extra handler) gets
+    the record through ``logging`` as usual.
+    """
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    handler = _sole_json_handler(logger)
+    if handler is None:
+        logger.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0, msg, (), None, None, fields))
+        return
+    formatter: JsonFormatter = handler.formatter  # type: ignore[assignment]
+    text = formatter.line(time.time(), "INFO", logger.name, msg, fields) + handler.terminator
+    with handler.lock:  # type: ignore[union-attr]
+        handler.stream.write(text)
+        handler.stream.flush()
+
+
+def _sole_json_handler(logger: logging.Logger) -> logging.StreamHandler[Any] | None:
+    found: logging.StreamHandler[Any] | None = None
+    current: logging.Logger | None = logger
+    while current is not None:
+        if current.filters:
+            return None
+        for handler in current.handlers:
+            if (
+                found is not None
+                or handler.get_name() != _HANDLER_NAME
+                or handler.filters
+                or handler.level > logging.INFO
+                or not isinstance(handler, logging.StreamHandler)
+            ):
+                return None
+            found = handler
+        current = current.parent if current.propagate else None
+    return found
 
 
 def configure_logging(level: str = "INFO") -> None:

@@ -6,8 +6,9 @@ closing) finishes in the background, because some of it cannot be interrupted (a
 connection waiting for a lock). Nothing the call started is kept: cancellation reaches it
 before any commit.
 
-The waiting is done by hand (one future woken by the task or by a timer) rather than with
-``asyncio.wait``, which builds sets and callbacks for many futures: this runs on every call.
+The waiting is done by hand (one future, woken by the task's last step or by a timer) rather
+than with ``asyncio.wait``, which builds sets and callbacks for many futures and costs two
+extra turns of the event loop: this runs on every call.
 """
 
 from __future__ import annotations
@@ -32,14 +33,21 @@ class Budgets:
     async def run(self, tool: str, call: Coroutine[Any, Any, Any]) -> Any:
         budget = self.budget_for(tool)
         loop = asyncio.get_running_loop()
-        task = loop.create_task(call)  # copies the context: correlation id, caller
         woken = loop.create_future()
 
-        def wake(_: object = None) -> None:
+        def wake() -> None:
             if not woken.done():
                 woken.set_result(None)
 
-        task.add_done_callback(wake)
+        async def body() -> Any:
+            # Waking the caller from inside the task, as its last step, rather than from a
+            # done callback saves one turn of the event loop on every call.
+            try:
+                return await call
+            finally:
+                wake()
+
+        task = loop.create_task(body())  # copies the context: correlation id, caller
         timer = loop.call_later(budget, wake)
         try:
             await woken
@@ -48,7 +56,6 @@ class Budgets:
             raise
         finally:
             timer.cancel()
-            task.remove_done_callback(wake)
         if task.done():
             return task.result()
         self._abandon(task)
