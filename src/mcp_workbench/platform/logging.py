@@ -53,7 +53,8 @@ def info_line(logger: logging.Logger, msg: str, fields: dict[str, Any]) -> None:
     """Log ``msg`` with ``fields`` at INFO, for lines written on every tool call.
 
     When our JSON handler on the root logger is the only place the record would go (no
-    handler or filter on the way, as ``configure_logging`` leaves things), the line is
+    handler or filter on the way, the default record factory, as ``configure_logging``
+    leaves things), the line is
     written straight to it: the same JSON, without building a LogRecord and walking the
     handler chain. Anything else (a test's log capture, an operator's extra handler) gets
     the record through ``logging`` as usual.
@@ -72,6 +73,8 @@ def info_line(logger: logging.Logger, msg: str, fields: dict[str, Any]) -> None:
 
 
 def _sole_json_handler(logger: logging.Logger) -> logging.StreamHandler[Any] | None:
+    if logging.getLogRecordFactory() is not logging.LogRecord:  # records get more fields (e.g. a worker's)
+        return None
     found: logging.StreamHandler[Any] | None = None
     current: logging.Logger | None = logger
     while current is not None:
