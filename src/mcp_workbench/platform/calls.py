@@ -113,11 +113,8 @@ class ToolCallMiddleware(Middleware):
         try:
             if self.scopes is not None:
                 self.scopes.check(tool, caller.scopes)
-            if (limiter := self.limiter) is not None:
-                if limiter.shared:
-                    await limiter.spend(caller.identity, tool, record.operation)
-                else:
-                    limiter.spend_local(caller.identity, tool, record.operation)
+            if self.limiter is not None:
+                await self.limiter.spend(caller.identity, tool, record.operation)
             if self.budgets is not None:
                 result = await self.budgets.run(tool, call_next(context))
             else:
