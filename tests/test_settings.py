@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import get_origin
+from unittest.mock import patch
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from mcp_workbench.cli.main import main
-from mcp_workbench.settings import ConfigError, load_settings
+from mcp_workbench.settings import ConfigError, Settings, load_settings
 
 
 def write(path: Path, text: str) -> Path:
@@ -145,3 +152,108 @@ def test_root_flags_get_simple_unique_names(tmp_path: Path) -> None:
     assert list(roots) == ["src", "src-2", "My_Documents"]
     settings = load_settings(None, files={"roots": roots})
     assert sorted(settings.files.roots) == ["My_Documents", "src", "src-2"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("WORKBENCH_TOOLS", "data,web", ["data", "web"]),
+        ("WORKBENCH_TOOLS", " data , files ", ["data", "files"]),
+        ("WORKBENCH_TOOLS", "web", ["web"]),
+        ("WORKBENCH_TOOLS", '["data", "web"]', ["data", "web"]),
+        ("WORKBENCH_WEB__ALLOW_HOSTS", "127.0.0.1", ["127.0.0.1"]),
+        ("WORKBENCH_WEB__ALLOW_HOSTS", "127.0.0.1,10.0.0.0/8", ["127.0.0.1", "10.0.0.0/8"]),
+        ("WORKBENCH_HTTP__ALLOWED_HOSTS", "a.example, b.example", ["a.example", "b.example"]),
+    ],
+)
+def test_list_settings_from_the_environment_may_be_comma_separated_or_json(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: list[str]
+) -> None:
+    monkeypatch.setenv(variable, value)
+    settings = load_settings(None)
+    section, _, key = variable.removeprefix("WORKBENCH_").lower().rpartition("__")
+    assert getattr(getattr(settings, section) if section else settings, key) == expected
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("WORKBENCH_TOOLS", "data,webb", "tools"),
+        ("WORKBENCH_LIMITS__TOOLS", "data_read=5/minute", "WORKBENCH_LIMITS__TOOLS"),
+        ("WORKBENCH_DATA__SOURCES", "postgresql://x", "WORKBENCH_DATA__SOURCES"),
+        ("WORKBENCH_HTTP", "port=1", "WORKBENCH_HTTP"),
+        ("WORKBENCH_DATA__SOURCES", '{"pg": {"url": "postgresql://wb@db:port/x"}}', "data.sources.pg.url"),
+        ("WORKBENCH_HTTP__PORT", "eighty", "http.port"),
+    ],
+)
+def test_a_bad_environment_value_exits_2_naming_the_key_without_a_traceback(
+    tmp_path: Path, variable: str, value: str, named: str
+) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "mcp_workbench", "serve", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        env={**_clean_environment(), variable: value},
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert named in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+
+
+def _clean_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
+
+
+def test_allow_host_flags_open_hosts_for_web_fetch(tmp_path: Path) -> None:
+    from mcp_workbench.cli.main import build_parser, overrides_from
+
+    args = build_parser().parse_args(["serve", "--allow-host", "127.0.0.1", "--allow-host", "10.0.0.0/8"])
+    assert load_settings(None, **overrides_from(args)).web.allow_hosts == ["127.0.0.1", "10.0.0.0/8"]
+    bad = build_parser().parse_args(["serve", "--allow-host", "not a host!"])
+    with pytest.raises(ConfigError, match=r"web\.allow_hosts"):
+        load_settings(None, **overrides_from(bad))
+
+
+def _variables(model: type[BaseModel], prefix: str = "WORKBENCH_") -> list[str]:
+    """Every environment variable the settings model reads, nested sections included."""
+    names = []
+    for name, field in model.model_fields.items():
+        variable = f"{prefix}{name.upper()}"
+        names.append(variable)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names.extend(_variables(annotation, f"{variable}__"))
+        elif get_origin(annotation) is dict:
+            names.append(f"{variable}__X")
+    return names
+
+
+_VALUES = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(["", " ", ",", "[", "{", "null", "true", "1e999", "-1", "0", "[1]", '{"a": 1}', "data,web"]),
+    st.lists(st.text(alphabet="abcdefghij0123456789./:*-", max_size=12), max_size=4).map(",".join),
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+        max_leaves=6,
+    ).map(json.dumps),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(environment=st.dictionaries(st.sampled_from(_variables(Settings)), _VALUES, max_size=4))
+def test_any_environment_gives_settings_or_a_config_error_naming_a_key(
+    environment: dict[str, str], tmp_path: Path
+) -> None:
+    environment = {key: value.replace("\0", "") for key, value in environment.items()}
+    with patch.dict(os.environ, {**environment, "WORKBENCH_DATA_DIR": str(tmp_path)}):
+        try:
+            load_settings(None)
+        except ConfigError as exc:
+            message = str(exc)
+            assert message.startswith("invalid configuration") or "config file" in message
+            named = [line.split(":", 1)[0].strip() for line in message.splitlines()[1:]] or [message]
+            assert named and all(name for name in named), message

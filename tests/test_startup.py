@@ -95,7 +95,7 @@ def test_listing_everything_imports_no_engine_library_and_the_first_calls_do(tmp
     ), "the probe no longer sees the engines a call imports, so it proves nothing about start-up"
 
 
-def test_a_source_url_sqlalchemy_cannot_parse_still_stops_start_up(tmp_path: Path) -> None:
+def test_a_source_url_sqlalchemy_cannot_parse_stops_start_up_with_a_config_error(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text('[data.sources.pg]\nurl = "postgresql://user@db.example:port/app"\n', encoding="utf-8")
     proc = subprocess.run(
@@ -107,7 +107,9 @@ def test_a_source_url_sqlalchemy_cannot_parse_still_stops_start_up(tmp_path: Pat
         check=False,
         stdin=subprocess.DEVNULL,
     )
-    assert proc.returncode != 0 and "invalid literal for int()" in proc.stderr
+    assert proc.returncode == 2, proc.stderr
+    assert "data.sources.pg.url" in proc.stderr and "port must be a number" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def _series(metrics_text: str, *families: str) -> set[str]:

@@ -13,16 +13,19 @@ user config directory if it exists. Nested environment keys use ``__``:
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from mcp_workbench.files.settings import FilesSettings
 from mcp_workbench.web.settings import WebSettings
@@ -64,7 +67,35 @@ class SourceSettings(_Section):
             )
         if scheme == "sqlite" and (":memory:" in url or url.rstrip("/") in {"sqlite:", "sqlite://"}):
             raise ValueError("an in-memory SQLite database cannot be shared; give a file path")
+        _parseable_url(url)
         return url
+
+
+# SQLAlchemy's own URL pattern (sqlalchemy.engine.url._parse_url): a URL it matches with an
+# all-digit port is one SQLAlchemy's make_url accepts, so start-up need not import SQLAlchemy.
+_SQLALCHEMY_URL = re.compile(
+    r"(?P<name>[\w+]+)://(?:(?P<username>[^:/]*)(?::(?P<password>[^@]*))?@)?"
+    r"(?:(?:\[(?P<ipv6host>[^/?]+)\]|(?P<ipv4host>[^/:?]+))?(?::(?P<port>[^/?]*))?)?"
+    r"(?:/(?P<database>[^?]*))?(?:\?(?P<query>.*))?"
+)
+
+
+def _parseable_url(url: str) -> None:
+    """Refuse a URL the engine could not open, as a configuration error naming the key rather than
+    a traceback at the first call. Only a URL the cheap pattern does not vouch for costs the
+    import of SQLAlchemy."""
+    match = _SQLALCHEMY_URL.match(url)
+    port = match["port"] if match else ""
+    if port is None or (port.isascii() and port.isdigit()):
+        return
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        hint = "the port must be a number" if match else "write e.g. postgresql://USER:PASSWORD@HOST:5432/DBNAME"
+        raise ValueError(f"not a database URL SQLAlchemy can open ({hint})") from exc
 
 
 class DataSettings(_Section):
@@ -264,7 +295,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # init = CLI flags, then the environment, then the TOML file; defaults come last.
-        return (init_settings, env_settings, _FileSource(settings_cls))
+        return (init_settings, _EnvSource(settings_cls), _FileSource(settings_cls))
 
     def enabled(self, group: str) -> bool:
         return group in self.tools
@@ -276,6 +307,34 @@ class Settings(BaseSettings):
             path = (self.data_dir / "workspace.db").resolve()
             sources = {WORKSPACE_SOURCE: SourceSettings(url=f"sqlite:///{path}"), **sources}
         return sources
+
+
+class _EnvSource(EnvSettingsSource):
+    """``WORKBENCH_*`` variables, where a list may also be written comma-separated
+    (``WORKBENCH_TOOLS=data,web``) and a value that cannot be decoded is a :class:`ConfigError`
+    naming the variable, not a library traceback."""
+
+    def decode_complex_value(self, field_name: str, field: FieldInfo | None, value: Any) -> Any:
+        try:
+            return json.loads(value)
+        except ValueError:
+            pass
+        annotation = field.annotation if field is not None else None
+        if get_origin(annotation) in {list, tuple, set, frozenset}:
+            return [item.strip() for item in value.split(",") if item.strip()]
+        variable = self._variable_named(field_name, value)
+        kind = "a table" if get_origin(annotation) is dict or annotation is None else "a structured value"
+        raise ConfigError(
+            f"invalid configuration:\n  {variable}: {kind} is written as JSON here, "
+            f'e.g. {variable}=\'{{"name": "value"}}\' (got {value[:80]!r})'
+        )
+
+    def _variable_named(self, field_name: str, value: str) -> str:
+        """The variable that holds ``value`` for ``field_name`` (names are case-insensitive)."""
+        for name, held in self.env_vars.items():
+            if held == value and name.lower().endswith(field_name.lower()):
+                return name.upper()
+        return f"{ENV_PREFIX}{field_name.upper()}"
 
 
 _file_data: ContextVar[dict[str, Any] | None] = ContextVar("workbench_config_file_data", default=None)
@@ -328,14 +387,23 @@ def load_settings(config_path: Path | None = None, **cli_overrides: Any) -> Sett
     except ValidationError as exc:
         origin = f" (config file: {path})" if path else ""
         raise ConfigError(describe_validation_error(exc) + origin) from None
+    except SettingsError as exc:  # a value no source could decode, named by its field
+        raise ConfigError(f"invalid configuration: {exc}") from None
     finally:
         _file_data.reset(token)
+
+
+def _key_part(part: object) -> str:
+    """A key as written in a config file; a key of other characters is quoted, so the message
+    stays one line per problem whatever a caller put in a key."""
+    text = str(part)
+    return text if re.fullmatch(r"[A-Za-z0-9_*.-]+", text) else repr(text)
 
 
 def describe_validation_error(exc: ValidationError) -> str:
     lines = ["invalid configuration:"]
     for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        key = ".".join(_key_part(part) for part in error["loc"]) or "(top level)"
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key"

@@ -54,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="a directory the file tools may use (repeatable; named after the directory)",
     )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="a host, address or CIDR web_fetch may reach despite the SSRF guard, e.g. 127.0.0.1 for a local "
+        "dev server (repeatable; replaces [web] allow_hosts)",
+    )
     keys.add_parser(commands, common=_common)
     return parser
 
@@ -76,6 +84,8 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
         values["http"] = http
     if getattr(args, "root", None):
         values["files"] = {"roots": cli_roots(args.root)}
+    if getattr(args, "allow_host", None):
+        values["web"] = {"allow_hosts": args.allow_host}
     return {key: value for key, value in values.items() if value is not None}
 
 

@@ -8,8 +8,7 @@ Thin by design: everything here declares MCP components and forwards to
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from fastmcp import FastMCP
@@ -20,7 +19,7 @@ from mcp_workbench.data import models
 from mcp_workbench.platform.errors import WorkbenchError
 from mcp_workbench.platform.metrics import Sample
 from mcp_workbench.platform.tools import Operation, OperationTool
-from mcp_workbench.settings import Settings, SourceSettings
+from mcp_workbench.settings import Settings
 
 if TYPE_CHECKING:
     from mcp_workbench.data.service import DataService
@@ -118,7 +117,6 @@ class DataCapability:
 
     def __init__(self, settings: Settings) -> None:
         self.sources = settings.sources()
-        check_urls(self.sources)
         self.service: Deferred[DataService] = Deferred(lambda: _open(settings))
 
     async def aclose(self) -> None:
@@ -151,27 +149,6 @@ def _open(settings: Settings) -> DataService:
     from mcp_workbench.data.service import DataService
 
     return DataService(settings)
-
-
-# SQLAlchemy's own URL pattern (sqlalchemy.engine.url._parse_url): a URL it matches with an
-# all-digit port is one make_url accepts.
-_SQLALCHEMY_URL = re.compile(
-    r"(?P<name>[\w+]+)://(?:(?P<username>[^:/]*)(?::(?P<password>[^@]*))?@)?"
-    r"(?:(?:\[(?P<ipv6host>[^/?]+)\]|(?P<ipv4host>[^/:?]+))?(?::(?P<port>[^/?]*))?)?"
-    r"(?:/(?P<database>[^?]*))?(?:\?(?P<query>.*))?"
-)
-
-
-def check_urls(sources: Mapping[str, SourceSettings]) -> None:
-    """Fail start-up on a URL SQLAlchemy cannot parse, as building the engines at start did.
-    Only a URL the cheap check does not vouch for costs the import of SQLAlchemy."""
-    for config in sources.values():
-        match = _SQLALCHEMY_URL.match(config.url)
-        port = match["port"] if match else ""
-        if port is not None and not (port.isascii() and port.isdigit()):
-            from sqlalchemy.engine import make_url
-
-            make_url(config.url)  # raises what start-up always raised for this URL
 
 
 def install(mcp: FastMCP, settings: Settings) -> DataCapability:
