@@ -137,3 +137,32 @@ async def test_completions_for_the_file_template_come_from_the_files_capability(
         assert paths.values == ["src/main.py"]
         data = mcp_types.ResourceTemplateReference(type="ref/resource", uri="data://{source}/tables/{table}")
         assert (await session.client.complete(data, {"name": "source", "value": ""})).values == ["workspace"]
+
+
+async def test_every_argument_says_what_it_is_for_each_operation_that_takes_it(tmp_path: Path, make_settings) -> None:
+    """A field shared by operations with different meanings is described per operation, and no
+    field is left without a description: the model reads these to build its calls."""
+    from fastmcp import Client
+
+    from mcp_workbench.data.models import CreateTableArgs, InsertArgs, SearchArgs, SelectArgs
+    from mcp_workbench.server import build_server
+
+    (tmp_path / "root").mkdir()
+    settings = make_settings(files={"roots": {"root": {"path": tmp_path / "root"}}})
+    async with Client(build_server(settings)) as client:
+        schemas = {tool.name: tool.input_schema["properties"] for tool in await client.list_tools()}
+    for tool, properties in schemas.items():
+        for name, schema in properties.items():
+            assert schema.get("description"), f"{tool}.{name} has no description"
+
+    def meaning(model: type, field: str) -> str:
+        return model.model_fields[field].description
+
+    read_table, write_table = (
+        schemas["data_read"]["table"]["description"],
+        schemas["data_write"]["table"]["description"],
+    )
+    assert f"describe, select, count: {meaning(SelectArgs, 'table')}" in read_table
+    assert f"search: {meaning(SearchArgs, 'table')}" in read_table
+    assert f"insert, update, delete, drop_table: {meaning(InsertArgs, 'table')}" in write_table
+    assert f"create_table: {meaning(CreateTableArgs, 'table')}" in write_table

@@ -73,6 +73,7 @@ class OrderBy(_Args):
     desc: bool = False
 
 
+ExistingTable = Annotated[Identifier, Field(description="A table or view of the source; see data_read 'tables'.")]
 Where = Annotated[list[Filter], Field(max_length=MAX_FILTERS, description="Conditions, combined with AND.")]
 Limit = Annotated[int, Field(ge=1, le=100_000, description="Rows per page (capped by the server's max_rows).")]
 Offset = Annotated[int, Field(ge=0, le=1_000_000_000, description="Rows to skip; use next_offset to page.")]
@@ -100,7 +101,7 @@ class DescribeArgs(_Args):
 
     operation: Literal["describe"]
     source: SourceName = "workspace"
-    table: Identifier
+    table: ExistingTable
 
 
 class SelectArgs(_Args):
@@ -108,12 +109,15 @@ class SelectArgs(_Args):
 
     operation: Literal["select"]
     source: SourceName = "workspace"
-    table: Identifier
+    table: ExistingTable
     columns: Annotated[list[Identifier], Field(max_length=500)] | None = Field(
         default=None, description="Columns to return; all when omitted."
     )
     where: Where = Field(default_factory=list)
-    order_by: Annotated[list[OrderBy], Field(max_length=10)] = Field(default_factory=list)
+    order_by: Annotated[list[OrderBy], Field(max_length=10)] = Field(
+        default_factory=list,
+        description="Sort keys, most significant first: [{column, desc}]; without it the order is the database's.",
+    )
     limit: Limit | None = None
     offset: Offset = 0
 
@@ -123,7 +127,7 @@ class CountArgs(_Args):
 
     operation: Literal["count"]
     source: SourceName = "workspace"
-    table: Identifier
+    table: ExistingTable
     where: Where = Field(default_factory=list)
 
 
@@ -135,7 +139,7 @@ class SearchArgs(_Args):
     query: Annotated[str, StringConstraints(min_length=1, max_length=500)] = Field(
         description="Text to find (case-insensitive)."
     )
-    table: Identifier | None = Field(default=None, description="Search only this table.")
+    table: Identifier | None = Field(default=None, description="Search only this table; every table when omitted.")
     limit: Limit | None = None
 
 
@@ -176,8 +180,10 @@ class InsertArgs(_Args):
 
     operation: Literal["insert"]
     source: SourceName = "workspace"
-    table: Identifier
-    rows: Annotated[list[Row], Field(min_length=1, max_length=100_000)]
+    table: ExistingTable
+    rows: Annotated[list[Row], Field(min_length=1, max_length=100_000)] = Field(
+        description="Rows to add, each an object of column: value; columns left out get their default."
+    )
     dry_run: DryRun = False
 
 
@@ -186,8 +192,8 @@ class UpdateArgs(_Args):
 
     operation: Literal["update"]
     source: SourceName = "workspace"
-    table: Identifier
-    values: Row
+    table: ExistingTable
+    values: Row = Field(description="Columns to set, as column: value, on every matching row.")
     where: Where = Field(default_factory=list)
     all_rows: bool = Field(default=False, description="Required to touch every row (no where).")
     dry_run: DryRun = False
@@ -198,7 +204,7 @@ class DeleteArgs(_Args):
 
     operation: Literal["delete"]
     source: SourceName = "workspace"
-    table: Identifier
+    table: ExistingTable
     where: Where = Field(default_factory=list)
     all_rows: bool = Field(default=False, description="Required to touch every row (no where).")
     dry_run: DryRun = False
@@ -210,7 +216,9 @@ class CreateTableArgs(_Args):
     operation: Literal["create_table"]
     source: SourceName = "workspace"
     table: Identifier = Field(description="Name of the new table: letters, digits, underscores.")
-    columns: Annotated[list[ColumnSpec], Field(min_length=1, max_length=200)]
+    columns: Annotated[list[ColumnSpec], Field(min_length=1, max_length=200)] = Field(
+        description="The new table's columns: [{name, type, primary_key, nullable, unique, default}]."
+    )
     if_not_exists: bool = Field(default=False, description="Succeed without change if the table exists.")
     dry_run: DryRun = False
 
@@ -220,6 +228,6 @@ class DropTableArgs(_Args):
 
     operation: Literal["drop_table"]
     source: SourceName = "workspace"
-    table: Identifier
+    table: ExistingTable
     if_exists: bool = Field(default=False, description="Succeed without change if the table is absent.")
     dry_run: DryRun = False

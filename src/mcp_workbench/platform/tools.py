@@ -16,6 +16,7 @@ as INTERNAL_ERROR and logged with the call's correlation id.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -119,12 +120,12 @@ class OperationTool(Tool):
         accepted = [name for name in model.model_fields if name != "operation"]
         problems = []
         for error in exc.errors(include_url=False, include_context=False):
-            loc = [str(part) for part in error["loc"][1:]]  # drop the union tag
-            where = ".".join(loc) or "(arguments)"
+            loc = error["loc"][1:]  # drop the union tag
+            where = ".".join(str(part) for part in loc) or "(arguments)"
             if error["type"] == "extra_forbidden":
                 message = f"is not an argument of operation '{operation}'"
             else:
-                message = error["msg"]
+                message = _problem(error, self.parameters, loc)
             problems.append({"field": where, "problem": message})
         summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
         return InvalidInput(
@@ -135,6 +136,63 @@ class OperationTool(Tool):
             ],
             details={"operation": operation, "problems": problems},
         )
+
+
+# pydantic error types that mean "the value has the wrong shape": the model is shown the shape.
+_SHAPE_ERRORS = frozenset(
+    {"model_type", "model_attributes_type", "dict_type", "list_type", "tuple_type", "is_instance_of"}
+)
+
+
+def _problem(error: Any, schema: dict[str, Any], loc: tuple[Any, ...]) -> str:
+    """A validation problem in the published schema's words, never a class name of ours:
+    a wrong shape is answered with the expected shape and an example."""
+    if error["type"] not in _SHAPE_ERRORS:
+        return str(error["msg"])
+    expected = _schema_at(schema, loc)
+    if expected is None:
+        return "has the wrong shape"
+    kind = {"object": "an object", "array": "a list"}.get(expected.get("type", ""), "a value")
+    return f"must be {kind} like {json.dumps(_example(expected), ensure_ascii=False)}"
+
+
+def _schema_at(schema: dict[str, Any], loc: tuple[Any, ...]) -> dict[str, Any] | None:
+    """The part of a tool's input schema that describes the value at ``loc``."""
+    node: dict[str, Any] | None = schema
+    for part in loc:
+        if node is None:
+            return None
+        if isinstance(part, int):
+            node = node.get("items")
+        else:
+            node = node.get("properties", {}).get(part) or node.get("additionalProperties") or None
+            if node is None:
+                return None
+        if isinstance(node, dict) and "anyOf" in node:  # X | list[X] | None: the first object-like variant
+            node = next((v for v in node["anyOf"] if v.get("type") in {"object", "array"}), node)
+    return node if isinstance(node, dict) else None
+
+
+def _example(schema: dict[str, Any], depth: int = 0) -> Any:
+    """A small value of ``schema``'s shape: required fields and the first few others."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    if "anyOf" in schema:
+        return _example(schema["anyOf"][0], depth)
+    kind = schema.get("type")
+    if kind == "object" and depth < 3:
+        properties = schema.get("properties", {})
+        required = schema.get("required", [])
+        shown = [*required, *[name for name in properties if name not in required]][:4]
+        values = schema.get("additionalProperties") or next(iter(schema.get("patternProperties", {}).values()), None)
+        if not properties and isinstance(values, dict):  # a mapping: one made-up key
+            return {"column": _example(values, depth + 1)}
+        return {name: _example(properties[name], depth + 1) for name in shown}
+    if kind == "array" and depth < 3:
+        return [_example(schema.get("items", {}), depth + 1)]
+    return {"string": "text", "integer": 1, "number": 1.5, "boolean": True}.get(kind or "", "value")
 
 
 async def tool_boundary(tool: str, work: Callable[[], Awaitable[Answer]]) -> ToolResult:
@@ -199,7 +257,10 @@ class ModelTool(Tool):
         problems = []
         for error in exc.errors(include_url=False, include_context=False, include_input=False):
             where = ".".join(str(part) for part in error["loc"]) or "(arguments)"
-            message = f"is not an argument of {self.name}" if error["type"] == "extra_forbidden" else error["msg"]
+            if error["type"] == "extra_forbidden":
+                message = f"is not an argument of {self.name}"
+            else:
+                message = _problem(error, self.parameters, error["loc"])
             problems.append({"field": where, "problem": message})
         summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
         return InvalidInput(
@@ -229,7 +290,7 @@ def flat_schema(models: list[type[BaseModel]]) -> dict[str, Any]:
     at start-up), so the flat view never lies about a field's type.
     """
     properties: dict[str, Any] = {}
-    used_by: dict[str, list[str]] = {}
+    described: dict[str, list[tuple[str, str]]] = {}  # field -> (operation, its description there)
     operations: list[tuple[str, str]] = []
     for model in models:
         schema = model.model_json_schema()
@@ -240,19 +301,16 @@ def flat_schema(models: list[type[BaseModel]]) -> dict[str, Any]:
             if prop == "operation":
                 continue
             clean = _non_null(_strip_titles(_inline_refs(prop_schema, defs)))
-            if prop in properties:
-                if _without_description(properties[prop]) != _without_description(clean):
-                    raise TypeError(f"field {prop!r} has different schemas across operations of one tool")
-                if not properties[prop].get("description") and clean.get("description"):
-                    properties[prop]["description"] = clean["description"]
-            else:
-                properties[prop] = clean
-            used_by.setdefault(prop, []).append(op_name)
-    for prop, ops in used_by.items():
-        if len(ops) < len(models):
-            note = f"(operations: {', '.join(ops)})"
-            description = properties[prop].get("description", "")
-            properties[prop]["description"] = f"{description} {note}".strip()
+            if prop in properties and _without_description(properties[prop]) != _without_description(clean):
+                raise TypeError(f"field {prop!r} has different schemas across operations of one tool")
+            properties.setdefault(prop, clean)
+            described.setdefault(prop, []).append((op_name, clean.get("description", "")))
+    for prop, uses in described.items():
+        description = _description_per_operation(uses, everywhere=len(uses) == len(models))
+        if description:
+            properties[prop]["description"] = description
+        else:
+            properties[prop].pop("description", None)
     operation_schema = {
         "type": "string",
         "enum": [name for name, _ in operations],
@@ -264,6 +322,24 @@ def flat_schema(models: list[type[BaseModel]]) -> dict[str, Any]:
         "required": ["operation"],
         "additionalProperties": False,
     }
+
+
+def _description_per_operation(uses: list[tuple[str, str]], *, everywhere: bool) -> str:
+    """A shared field's description as each operation means it.
+
+    One meaning for every operation is said once; one meaning for some operations names them;
+    different meanings are said per operation ("describe, select: the table to read. search:
+    only this table ..."), so the model never reads one operation's wording for another's.
+    """
+    by_text: dict[str, list[str]] = {}
+    for operation, text in uses:
+        by_text.setdefault(text, []).append(operation)
+    if len(by_text) == 2 and "" in by_text:  # an operation that says nothing means what the other says
+        by_text = {text: [op for op, _ in uses] for text in by_text if text}
+    if len(by_text) == 1:
+        text = next(iter(by_text))
+        return text if everywhere else f"{text} (operations: {', '.join(op for op, _ in uses)})".strip()
+    return " ".join(f"{', '.join(ops)}: {text}" for text, ops in by_text.items() if text)
 
 
 def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
