@@ -76,3 +76,48 @@ def test_the_per_call_line_is_the_same_json_with_or_without_the_fast_path(capsys
             **fields,
         }
         assert line["ts"].endswith("Z") and len(line["ts"]) == 24
+
+
+def test_uvicorn_colour_codes_stay_out_of_json_lines() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    record = logger.makeRecord(
+        "uvicorn.error", logging.INFO, __file__, 0, "Started server process [%d]", (7,), None,
+        extra={"color_message": "Started server process [\x1b[36m%d\x1b[0m]"},
+    )  # fmt: skip
+    line = JsonFormatter().format(record)
+    assert "\\u001b" not in line and "\x1b" not in line and "color_message" not in line
+    assert json.loads(line)["msg"] == "Started server process [7]"
+
+
+def test_a_stdio_server_started_in_a_terminal_says_it_waits_for_a_client(tmp_path) -> None:
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    from tests.support.servers import clean_env
+
+    controller, terminal = pty.openpty()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mcp_workbench", "serve", "--data-dir", str(tmp_path)],
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean_env(tmp_path),
+    )
+    os.close(terminal)
+    try:
+        seen = b""
+        assert server.stderr is not None
+        while b"waiting for an MCP client" not in seen:
+            ready, _, _ = select.select([server.stderr], [], [], 30)
+            assert ready, f"no such line within 30 s: {seen!r}"
+            chunk = os.read(server.stderr.fileno(), 65536)
+            assert chunk, f"the server exited: {seen!r}"
+            seen += chunk
+    finally:
+        server.kill()
+        server.wait()
+        os.close(controller)
+    assert server.stdout is not None and server.stdout.read() == b""

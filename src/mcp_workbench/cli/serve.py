@@ -18,6 +18,7 @@ import gc
 import logging
 import os
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -66,6 +67,11 @@ def _freeze() -> None:
 def _serve_stdio(settings: Settings) -> None:
     mcp = build_server(settings)
     _freeze()
+    if sys.stdin.isatty():  # started by hand: say why nothing happens
+        log.info(
+            "waiting for an MCP client on stdin: add this command to a client's config, or try it with "
+            "`npx @modelcontextprotocol/inspector mcp-workbench serve`; Ctrl+C stops"
+        )
 
     signalled = False
 

@@ -14,8 +14,9 @@ import time
 import traceback
 from typing import Any
 
-# Attributes every LogRecord has; anything else was passed via ``extra=`` and is emitted.
-_STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# Attributes every LogRecord has; anything else was passed via ``extra=`` and is emitted, except
+# uvicorn's ``color_message`` (the same message with ANSI colour codes, for terminals).
+_STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName", "color_message"}
 _HANDLER_NAME = "mcp-workbench-json"
 
 
