@@ -62,6 +62,8 @@ def build_server(settings: Settings, *, commit_hook: CommitHook | None = None) -
         on_reject=lambda tool: metrics.rate_limited.labels(tool).inc(),
     )
 
+    budgets = Budgets(settings.timeouts.for_tool, commit_hook=commit_hook)
+
     @asynccontextmanager
     async def lifespan(_server: FastMCP) -> AsyncIterator[dict[str, Any]]:
         health.ready = True
@@ -69,6 +71,7 @@ def build_server(settings: Settings, *, commit_hook: CommitHook | None = None) -
             yield {}
         finally:
             health.ready = False
+            await budgets.settle(within=settings.http.shutdown_grace_s)  # commits under way finish first
             for capability in reversed(capabilities):
                 try:
                     await capability.aclose()
@@ -97,7 +100,7 @@ def build_server(settings: Settings, *, commit_hook: CommitHook | None = None) -
                 metrics,
                 scopes=ScopePolicy(TOOL_SCOPES),
                 limiter=limiter,
-                budgets=Budgets(settings.timeouts.for_tool, commit_hook=commit_hook),
+                budgets=budgets,
                 authenticated=auth is not None,
             )
         ],

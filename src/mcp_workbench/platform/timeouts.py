@@ -161,6 +161,7 @@ class Budgets:
         self.budget_for = budget_for
         self.commit_hook = commit_hook
         self._unfinished: set[asyncio.Task[Any]] = set()  # calls left to unwind or to finish their commit
+        self._finishing: set[asyncio.Task[Any]] = set()  # of those, the ones committing
 
     async def run(self, tool: str, call: Coroutine[Any, Any, Any]) -> Any:
         budget = self.budget_for(tool)
@@ -190,6 +191,8 @@ class Budgets:
         stopped = state.abandon()
         if stopped:
             task.cancel()
+        else:
+            self._finishing.add(task)
         self._hold(task)
         if state.hook is not None:
             self._hold(asyncio.get_running_loop().create_task(state.hook("abandoned" if stopped else "late", state)))
@@ -201,7 +204,18 @@ class Budgets:
             self._unfinished.add(task)
             task.add_done_callback(self._finished)
 
+    async def settle(self, within: float) -> None:
+        """Wait, at most ``within`` seconds, for the commits of calls nobody waits for any more.
+
+        For the server's shutdown, before it closes the database pools: a commit cut off then
+        could be neither undone nor known. Calls stopped before their commit point only roll
+        back, which closing the pools does as well."""
+        finishing = [task for task in self._finishing if not task.done()]
+        if finishing:
+            await asyncio.wait(finishing, timeout=within)
+
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self._unfinished.discard(task)
+        self._finishing.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.info("a call past its budget ended with an error", extra={"error": repr(task.exception())})
