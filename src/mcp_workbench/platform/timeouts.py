@@ -20,8 +20,9 @@ one lock which came first:
   undone and its outcome could not be known (a COMMIT sent to PostgreSQL whose answer was
   never read may or may not have taken effect).
 
-Every write path gets this by entering a commit point; nothing else is needed. A call with no
-budget (a server built without :class:`Budgets`) has no gate and commit points pass.
+Every write path gets this by entering a commit point; nothing else is needed. A call outside
+any budget (a server built without :class:`Budgets`) passes its commit points. At shutdown
+:meth:`Budgets.settle` lets the commits still under way finish before the pools close.
 
 The waiting is done by hand (one future, woken by the task's last step or by a timer) rather
 than with ``asyncio.wait``, which builds sets and callbacks for many futures and costs two
@@ -86,10 +87,6 @@ class CallBudget:
         """End the budget now (the timer calls this; so may a :data:`CommitHook`)."""
         if not self.woken.done():
             self.woken.set_result(None)
-
-    @property
-    def committing(self) -> bool:
-        return self.state == _COMMITTING
 
     async def body(self, call: Coroutine[Any, Any, Any]) -> Any:
         _current.set(self)  # the task's own context: the call's commit points find it
