@@ -39,6 +39,7 @@ from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from typing import Any, Literal
 
+import anyio
 import anyio.from_thread
 
 from mcp_workbench.platform.errors import Timeout
@@ -209,7 +210,8 @@ class Budgets:
         back, which closing the pools does as well."""
         finishing = [task for task in self._finishing if not task.done()]
         if finishing:
-            await asyncio.wait(finishing, timeout=within)
+            with anyio.move_on_after(within, shield=True):  # the shutdown may already be cancelled
+                await asyncio.wait(finishing)
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self._unfinished.discard(task)
