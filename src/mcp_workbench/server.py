@@ -29,7 +29,7 @@ from mcp_workbench.platform.health import Health, add_routes
 from mcp_workbench.platform.keys import KeyStore
 from mcp_workbench.platform.limits import RateLimiter
 from mcp_workbench.platform.metrics import Metrics
-from mcp_workbench.platform.timeouts import Budgets
+from mcp_workbench.platform.timeouts import Budgets, CommitHook
 from mcp_workbench.scopes import TOOL_SCOPES
 from mcp_workbench.settings import Settings
 from mcp_workbench.web import server as web_server
@@ -47,7 +47,9 @@ INSTALLERS: dict[str, Installer] = {
 }
 
 
-def build_server(settings: Settings) -> FastMCP:
+def build_server(settings: Settings, *, commit_hook: CommitHook | None = None) -> FastMCP:
+    """The server for ``settings``. ``commit_hook`` is a seam for tests that hold a write at
+    its commit point (see :data:`~mcp_workbench.platform.timeouts.CommitHook`)."""
     capabilities: list[Capability] = []
     metrics = Metrics(__version__, fastmcp.__version__)
     health = Health(__version__, lambda: [c.name for c in capabilities])
@@ -60,6 +62,8 @@ def build_server(settings: Settings) -> FastMCP:
         on_reject=lambda tool: metrics.rate_limited.labels(tool).inc(),
     )
 
+    budgets = Budgets(settings.timeouts.for_tool, commit_hook=commit_hook)
+
     @asynccontextmanager
     async def lifespan(_server: FastMCP) -> AsyncIterator[dict[str, Any]]:
         health.ready = True
@@ -67,6 +71,7 @@ def build_server(settings: Settings) -> FastMCP:
             yield {}
         finally:
             health.ready = False
+            await budgets.settle(within=settings.http.shutdown_grace_s)  # commits under way finish first
             for capability in reversed(capabilities):
                 try:
                     await capability.aclose()
@@ -95,7 +100,7 @@ def build_server(settings: Settings) -> FastMCP:
                 metrics,
                 scopes=ScopePolicy(TOOL_SCOPES),
                 limiter=limiter,
-                budgets=Budgets(settings.timeouts.for_tool),
+                budgets=budgets,
                 authenticated=auth is not None,
             )
         ],

@@ -36,6 +36,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, PoolRese
 
 from mcp_workbench.data.dberrors import translate_db_errors
 from mcp_workbench.platform.errors import NotFound, ReadOnly, WorkbenchError
+from mcp_workbench.platform.timeouts import commit_point
 from mcp_workbench.settings import DataSettings, Settings, SourceSettings
 
 # PRAGMAs SQLAlchemy's reflection issues; everything else is refused on read connections.
@@ -214,7 +215,11 @@ class Source:
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncConnection]:
-        """One write transaction: committed if the block succeeds, rolled back otherwise."""
+        """One write transaction: committed if the block succeeds, rolled back otherwise.
+
+        The COMMIT is the call's commit point (:func:`commit_point`): a call whose budget ran
+        out or whose caller left before it rolls back; once the COMMIT is sent it is never
+        interrupted, so its outcome is always known."""
         if self.read_only:
             raise ReadOnly(
                 f"source '{self.name}' is read-only",
@@ -233,13 +238,14 @@ class Source:
                 try:
                     await self._prepare(conn, read_only=False)
                     yield conn
+                    await self._clear_deadline(conn)
+                    async with commit_point():
+                        await conn.commit()
                 except BaseException:
-                    await self._clear_deadline(conn)
-                    await conn.rollback()
+                    if conn.in_transaction():  # not committed: undo it all
+                        await self._clear_deadline(conn)
+                        await conn.rollback()
                     raise
-                else:
-                    await self._clear_deadline(conn)
-                    await conn.commit()
 
     async def _prepare(self, conn: AsyncConnection, *, read_only: bool) -> None:
         budget = self.limits.statement_timeout_s
@@ -253,7 +259,8 @@ class Source:
             deadline.at = time.monotonic() + budget
 
     async def _clear_deadline(self, conn: AsyncConnection) -> None:
-        if self.dialect == "sqlite" and not conn.closed:
+        # a call cancelled mid-statement can leave its connection invalidated: nothing to clear
+        if self.dialect == "sqlite" and not conn.closed and not conn.invalidated:
             (await self._deadline_of(conn)).at = None
 
     @staticmethod

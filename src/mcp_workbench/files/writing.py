@@ -13,7 +13,10 @@ Rules every one of them keeps:
 - an edit re-checks that the file is still the one it read (inode, size, mtime) just before
   the rename; a concurrent change is a CONFLICT, not a lost update;
 - every check runs before the first change, so a refused request changes nothing; ``dry_run``
-  stops right before the first change.
+  stops right before the first change;
+- the first change is the call's commit point (:func:`commit_point_in_thread`): a call whose
+  time budget ran out, or whose caller left, before it changes nothing (its temporary file is
+  removed); once it has begun, the change finishes and the call answers its result.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import errno
 import os
 import secrets
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +47,7 @@ from mcp_workbench.files.sandbox import (
 )
 from mcp_workbench.files.walk import Walk
 from mcp_workbench.platform.errors import Conflict, InvalidInput, PermissionDenied, TooLarge, WorkbenchError
+from mcp_workbench.platform.timeouts import commit_point_in_thread
 
 TEMP_PREFIX = ".mcp-workbench-"
 _NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK, errno.EACCES}
@@ -86,13 +91,14 @@ def place_atomically(
             if mode is not None and hasattr(os, "fchmod"):
                 os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
-        if expect is not None:
-            _still_the_same(parent, name, expect, shown)
-        if create_only:
-            _link_into_place(parent, temp, parent, name, shown)
-        else:
-            parent.replace(temp, parent, name)
-        parent.fsync()
+        with commit_point_in_thread():
+            if expect is not None:
+                _still_the_same(parent, name, expect, shown)
+            if create_only:
+                _link_into_place(parent, temp, parent, name, shown)
+            else:
+                parent.replace(temp, parent, name)
+            parent.fsync()
     finally:
         with contextlib.suppress(FileNotFoundError):
             parent.unlink(temp)
@@ -222,7 +228,7 @@ def write_file(
     if parent is None:
         check_portable_name(target.name)
         return {**result, "created": True}
-    with parent:
+    with parent, _undone_on_failure(sandbox, target, created):
         existing = sandbox.lstat(parent, target.name, target.shown)
         if existing is not None:
             if stat.S_ISLNK(existing.st_mode):
@@ -248,6 +254,23 @@ def write_file(
         except OSError as exc:
             raise fs_error(exc, target.shown, root=sandbox.name) from None
     return result
+
+
+@contextlib.contextmanager
+def _undone_on_failure(sandbox: Sandbox, target: Target, created: list[str]) -> Iterator[None]:
+    """Remove the directories ``parents: true`` made for a write that then did not happen (its
+    budget ran out before the commit point, or it failed): such a call must leave nothing.
+    Deepest first, and only while empty, so nothing the write or anyone else put there goes."""
+    try:
+        yield
+    except BaseException:
+        for depth in range(len(target.parent), len(target.parent) - len(created), -1):
+            path = target.parent[:depth]
+            with contextlib.suppress(OSError, WorkbenchError):
+                holder, _ = sandbox.open_dir(path[:-1])
+                with holder:
+                    holder.rmdir(path[-1])
+        raise
 
 
 # --- edit -----------------------------------------------------------------------------------------
@@ -346,7 +369,7 @@ def make_directory(roots: RootSet, sandbox: Sandbox, target: Target, *, parents:
     if parent is None:
         check_portable_name(target.name)
         return {**result, "created": [*created, target.shown], "existed": False}
-    with parent:
+    with parent, _undone_on_failure(sandbox, target, created):
         existing = sandbox.lstat(parent, target.name, target.shown)
         if existing is not None:
             if stat.S_ISLNK(existing.st_mode):
@@ -362,8 +385,9 @@ def make_directory(roots: RootSet, sandbox: Sandbox, target: Target, *, parents:
         check_portable_name(target.name)
         if not dry_run:
             try:
-                parent.mkdir(target.name)
-                parent.fsync()
+                with commit_point_in_thread():
+                    parent.mkdir(target.name)
+                    parent.fsync()
             except OSError as exc:
                 raise fs_error(exc, target.shown, root=sandbox.name) from None
     return {**result, "created": [*created, target.shown], "existed": False}
@@ -409,7 +433,8 @@ def move(
             }
             if dry_run:
                 return result
-            _rename(src_box, src_dir, src, dst_dir=dst_dir, dst=dst, moving=moving, state=state)
+            with commit_point_in_thread():
+                _rename(src_box, src_dir, src, dst_dir=dst_dir, dst=dst, moving=moving, state=state)
             result["copied_across_devices"] = False
     return result
 
@@ -540,13 +565,14 @@ def delete(
         if dry_run:
             return result
         try:
-            if kind == "directory" and recursive:
-                parent.rmtree(target.name)
-            elif kind == "directory":
-                parent.rmdir(target.name)
-            else:
-                parent.unlink(target.name)
-            parent.fsync()
+            with commit_point_in_thread():
+                if kind == "directory" and recursive:
+                    parent.rmtree(target.name)
+                elif kind == "directory":
+                    parent.rmdir(target.name)
+                else:
+                    parent.unlink(target.name)
+                parent.fsync()
         except OSError as exc:
             raise fs_error(exc, target.shown, root=sandbox.name) from None
     return result
