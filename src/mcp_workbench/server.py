@@ -62,6 +62,9 @@ def build_server(settings: Settings) -> FastMCP:
 
     @asynccontextmanager
     async def lifespan(_server: FastMCP) -> AsyncIterator[dict[str, Any]]:
+        for capability in capabilities:
+            if startup := getattr(capability, "startup", None):
+                await startup()
         health.ready = True
         try:
             yield {}

@@ -19,18 +19,19 @@ _CACHED_SQL_CHARS = 4096  # statements up to this long have their checks remembe
 
 
 @functools.lru_cache(maxsize=128)
-def _checked(sql: str, dialect: str) -> CheckedSql:
-    return check_read_only(sql, dialect)
+def _checked(sql: str, dialect: str, allow: frozenset[str]) -> CheckedSql:
+    return check_read_only(sql, dialect, allow)
 
 
-def checked_sql(sql: str, dialect: str) -> CheckedSql:
+def checked_sql(sql: str, dialect: str, allow: frozenset[str] = frozenset()) -> CheckedSql:
     """:func:`check_read_only`, remembered for recent short statements (the check is a pure
-    function of the text and the dialect; a refused statement raises every time)."""
-    return _checked(sql, dialect) if len(sql) <= _CACHED_SQL_CHARS else check_read_only(sql, dialect)
+    function of the text, the dialect and the source's allowed functions; a refused statement
+    raises every time)."""
+    return _checked(sql, dialect, allow) if len(sql) <= _CACHED_SQL_CHARS else check_read_only(sql, dialect, allow)
 
 
 async def run_sql(source: Source, args: SqlArgs) -> Page:
-    checked = checked_sql(args.sql, source.dialect)
+    checked = checked_sql(args.sql, source.dialect, source.allow_functions)
     if checked.placeholders != len(args.params):
         raise InvalidInput(
             f"the statement has {checked.placeholders} placeholder(s) but {len(args.params)} param(s) were given",
