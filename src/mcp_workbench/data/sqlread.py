@@ -13,6 +13,7 @@ from mcp_workbench.data.models import SqlArgs
 from mcp_workbench.data.query import Page, page_limit, paginate
 from mcp_workbench.data.sources import Source
 from mcp_workbench.data.sqlguard import CheckedSql, check_read_only
+from mcp_workbench.data.values import check_params
 from mcp_workbench.platform.errors import InvalidInput
 
 _CACHED_SQL_CHARS = 4096  # statements up to this long have their checks remembered
@@ -38,6 +39,7 @@ async def run_sql(source: Source, args: SqlArgs) -> Page:
             recovery_steps=["Give exactly one value in params for each ? in the statement, in order."],
             details={"placeholders": checked.placeholders, "params": len(args.params)},
         )
+    check_params(args.params, source.dialect)
     limit = page_limit(args.limit, source.limits)
     statement = (
         checked.sql if checked.explain else f"SELECT * FROM (\n{checked.sql}\n) AS workbench_q LIMIT {limit + 1}"
