@@ -56,14 +56,8 @@ class TestIntegersBeyond64Bits:
                 ("data_write", {"operation": "update", "table": "nums", "values": {"n": 2}, "where": is_big}),
                 ("data_write", {"operation": "delete", "table": "nums", "where": is_big}),
                 ("data_read", {"operation": "select", "table": "nums", "where": is_big}),
-                (
-                    "data_read",
-                    {"operation": "select", "table": "nums", "where": [{"column": "n", "op": "in", "value": [big]}]},
-                ),
-                (
-                    "data_read",
-                    {"operation": "count", "table": "nums", "where": [{"column": "n", "op": "<", "value": big}]},
-                ),
+                ("data_read", {"operation": "select", "table": "nums", "where": in_big}),
+                ("data_read", {"operation": "count", "table": "nums", "where": below_big}),
                 ("data_read", {"operation": "sql", "sql": "SELECT id FROM nums WHERE b = ?", "params": [big]}),
                 ("data_read", {"operation": "sql", "sql": "SELECT id FROM nums WHERE n > ?", "params": [big]}),
             ]
