@@ -354,3 +354,32 @@ class TestPrivilegeFindings:
             logger.removeHandler(handler)
         message = records[0].getMessage()
         assert "'workspace'" in message and "superuser" in message and "role" in message
+
+
+class TestAllowListAgainstTheCatalog:
+    """The built-in list names real functions of the server, and only known volatile ones."""
+
+    VOLATILE_BUT_READ_ONLY = frozenset(
+        {
+            "clock_timestamp", "timeofday", "random", "gen_random_uuid", "pg_database_size", "pg_relation_size",
+            "pg_table_size", "pg_indexes_size", "pg_total_relation_size", "pg_is_in_recovery", "pg_jit_available",
+        }
+    )  # fmt: skip
+
+    async def test_every_listed_builtin_exists_and_volatile_ones_are_known(self, postgres_db_url: str) -> None:
+        from mcp_workbench.data.pgfunctions import BUILTIN_ALLOWED, never_allowed
+
+        conn = await asyncpg.connect(postgres_db_url)
+        try:
+            rows = await conn.fetch(
+                "SELECT proname::text AS name, bool_or(provolatile = 'v') AS volatile FROM pg_proc "
+                "WHERE pronamespace = 'pg_catalog'::regnamespace AND proname = ANY($1::text[]) GROUP BY proname",
+                sorted(BUILTIN_ALLOWED),
+            )
+        finally:
+            await conn.close()
+        found = {row["name"]: row["volatile"] for row in rows}
+        syntax = {"cube", "rollup", "bernoulli", "system"}  # GROUP BY CUBE/ROLLUP, TABLESAMPLE methods
+        assert set(BUILTIN_ALLOWED) - set(found) <= syntax
+        assert {name for name, volatile in found.items() if volatile} - syntax <= self.VOLATILE_BUT_READ_ONLY
+        assert not [name for name in BUILTIN_ALLOWED if never_allowed(name)]
