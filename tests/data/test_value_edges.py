@@ -103,6 +103,9 @@ class TestFullTextTableNames:
         for name in FTS_NAMES:
             conn.execute(f"CREATE VIRTUAL TABLE {_quote(name)} USING fts5(body)")
             conn.execute(f"INSERT INTO {_quote(name)} (body) VALUES (?)", (f"needle in {name}",))
+        # not FTS5, though its definition contains the words: it must not be searched as one
+        conn.execute('CREATE VIRTUAL TABLE "a USING fts5 b" USING fts4(body)')
+        conn.execute("INSERT INTO \"a USING fts5 b\" (body) VALUES ('needle in fts4')")
         conn.commit()
         conn.close()
         async with connect(make_settings(data={"sources": {"workspace": {"url": f"sqlite:///{path}"}}})) as session:
@@ -110,8 +113,9 @@ class TestFullTextTableNames:
 
     async def test_searching_the_whole_source_uses_every_full_text_table(self, fts: Session) -> None:
         found = await fts.ok("data_read", operation="search", query="needle", limit=100)
-        assert {hit["table"] for hit in found["hits"]} == {"plain", *FTS_NAMES}
+        assert {hit["table"] for hit in found["hits"]} >= {"plain", *FTS_NAMES}
         assert {found["methods"][name] for name in FTS_NAMES} == {"fts5"}
+        assert found["methods"].get("a USING fts5 b") != "fts5"
         tables = await fts.ok("data_read", operation="tables")
         assert "plain" in [t["name"] for t in tables["tables"]]
 
