@@ -25,7 +25,8 @@ class Capability(Protocol):
     ``async check() -> dict[str, str | None]`` for readiness (dependency -> problem or None)
     ``samples() -> Iterable[Sample]`` for metrics gathered at scrape time, and
     ``async complete(ref, argument, context) -> list[str] | None`` for argument completions
-    (None: not this capability's reference)."""
+    (None: not this capability's reference), and ``async startup()`` when the lifespan starts
+    (it must return at once; slow work goes to a task the capability ends in ``aclose``)."""
 
     name: str
 

@@ -66,6 +66,9 @@ def build_server(settings: Settings, *, commit_hook: CommitHook | None = None) -
 
     @asynccontextmanager
     async def lifespan(_server: FastMCP) -> AsyncIterator[dict[str, Any]]:
+        for capability in capabilities:
+            if startup := getattr(capability, "startup", None):
+                await startup()
         health.ready = True
         try:
             yield {}

@@ -46,6 +46,9 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
+_FUNCTION_NAME = re.compile(r"^[^.\s\"]{1,63}(\.[^.\s\"]{1,63})?$")
+
+
 class SourceSettings(_Section):
     """One named database: ``[data.sources.NAME]``."""
 
@@ -55,6 +58,14 @@ class SourceSettings(_Section):
     )
     read_only: bool = Field(
         default=False, description="Refuse every write to this source (data_write answers READ_ONLY)."
+    )
+    allow_functions: list[str] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="PostgreSQL: the database's own functions that data_read 'sql' may call besides the "
+        "built-in read-only ones, as written in SQL: 'name' (called unqualified) or 'schema.name'. List "
+        "only functions that merely read; functions that run SQL text, open connections or take locks "
+        "stay refused.",
     )
 
     @field_validator("url")
@@ -69,6 +80,14 @@ class SourceSettings(_Section):
             raise ValueError("an in-memory SQLite database cannot be shared; give a file path")
         _parseable_url(url)
         return url
+
+    @field_validator("allow_functions")
+    @classmethod
+    def _function_names(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if not _FUNCTION_NAME.match(name):
+                raise ValueError(f"allow_functions entry {name!r} is not 'name' or 'schema.name'")
+        return names
 
 
 # SQLAlchemy's own URL pattern (sqlalchemy.engine.url._parse_url): a URL it matches with an

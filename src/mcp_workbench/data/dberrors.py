@@ -46,6 +46,12 @@ def translate_db_errors(source: Source) -> Iterator[None]:
         message = _first_line(exc)
         details = {"source": source.name, "database_error": message}
         raise _from_sqlite(exc, message, details, source, connection_invalidated=False) from exc
+    except OverflowError as exc:  # a bound value the driver cannot convert (an integer beyond 64 bits)
+        raise InvalidInput(
+            f"a value does not fit the database's types: {_first_line(exc)}",
+            recovery_steps=["Give integers within 64 bits; pass larger numbers as strings, then call again."],
+            details={"source": source.name, "reason": _first_line(exc)},
+        ) from exc
     except (OSError, ConnectionError, sa_exc.TimeoutError) as exc:
         raise UpstreamError(
             f"cannot reach the database of source '{source.name}'",

@@ -9,6 +9,7 @@ have created it meanwhile).
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -201,6 +202,15 @@ class SchemaCatalog:
             return await conn.run_sync(_reflect, name, snapshot.tables[name], source.dialect, name in snapshot.fts5)
 
 
+# CREATE VIRTUAL TABLE [IF NOT EXISTS] [schema.]name USING fts5: the module is read after the
+# whole name, so a name that merely contains "USING fts5" (quoted) is not taken for one.
+_NAME = r"""(?:"(?:[^"]|"")*"|\[[^\]]*\]|`(?:[^`]|``)*`|'(?:[^']|'')*'|[^\s."'`\[(]+)"""
+_FTS5_DEFINITION = re.compile(
+    rf"\s*CREATE\s+VIRTUAL\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:{_NAME}\s*\.\s*)?{_NAME}\s+USING\s+fts5\b",
+    re.IGNORECASE,
+)
+
+
 def _list_tables(sync_conn: sa.Connection, dialect: str) -> tuple[dict[str, str], frozenset[str]]:
     inspector: Inspector = sa.inspect(sync_conn)
     tables = {name: "table" for name in inspector.get_table_names()}
@@ -208,9 +218,9 @@ def _list_tables(sync_conn: sa.Connection, dialect: str) -> tuple[dict[str, str]
     fts5: frozenset[str] = frozenset()
     if dialect == "sqlite":
         rows = sync_conn.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%USING fts5%'"
+            "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'"
         ).fetchall()
-        fts5 = frozenset(row[0] for row in rows)
+        fts5 = frozenset(name for name, sql in rows if _FTS5_DEFINITION.match(sql or ""))
         shadow_suffixes = ("_data", "_idx", "_content", "_docsize", "_config")
         for virtual in fts5:
             for suffix in shadow_suffixes:

@@ -92,7 +92,8 @@ async def _fts5(source: Source, table: TableInfo, query: str, limit: int) -> tup
     phrase = '"' + query.replace('"', '""') + '"'  # one quoted phrase: no FTS query syntax from input
     statement = (
         sa.select(*table.readable())
-        .where(sa.literal_column(sa_table.name).op("MATCH")(phrase))  # the table name is the schema's own
+        # FTS5's hidden column named after the table; SQLAlchemy quotes the name (any name, even one with '"')
+        .where(sa.column(sa_table.name).op("MATCH")(phrase))
         .order_by(sa.literal_column("rank"))
         .limit(limit + 1)
     )

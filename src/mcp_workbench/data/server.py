@@ -7,7 +7,9 @@ Thin by design: everything here declares MCP components and forwards to
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +22,8 @@ from mcp_workbench.platform.errors import WorkbenchError
 from mcp_workbench.platform.metrics import Sample
 from mcp_workbench.platform.tools import Operation, OperationTool
 from mcp_workbench.settings import Settings
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from mcp_workbench.data.service import DataService
@@ -118,8 +122,26 @@ class DataCapability:
     def __init__(self, settings: Settings) -> None:
         self.sources = settings.sources()
         self.service: Deferred[DataService] = Deferred(lambda: _open(settings))
+        self._audit: asyncio.Task[None] | None = None
+
+    async def startup(self) -> None:
+        """Check, in the background, what the PostgreSQL sources' roles may do, and warn when a
+        source is connected with more rights than it needs (start-up does not wait for it)."""
+        if any(not config.url.startswith("sqlite") for config in self.sources.values()):
+            self._audit = asyncio.create_task(self._log_audit(), name="data-privilege-audit")
+
+    async def _log_audit(self) -> None:
+        from mcp_workbench.data.privileges import log_findings
+
+        try:
+            log_findings(await self.service.get().audit())
+        except Exception:  # a check that failed must not go unnoticed, nor stop the server
+            log.exception("checking the data sources' database roles failed")
 
     async def aclose(self) -> None:
+        if self._audit is not None:
+            self._audit.cancel()
+            await asyncio.gather(self._audit, return_exceptions=True)
         if (service := self.service.built) is not None:
             await service.aclose()
 

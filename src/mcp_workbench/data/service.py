@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Iterator
 from typing import Any
 
-from mcp_workbench.data import query, search, sqlread, writes
+from mcp_workbench.data import privileges, query, search, sqlread, writes
 from mcp_workbench.data.models import (
     CountArgs,
     CreateTableArgs,
@@ -26,6 +26,7 @@ from mcp_workbench.data.models import (
     TablesArgs,
     UpdateArgs,
 )
+from mcp_workbench.data.privileges import Finding
 from mcp_workbench.data.render import json_text, page_text, table_text
 from mcp_workbench.data.schema import SchemaCatalog
 from mcp_workbench.data.sources import SourceRegistry
@@ -54,6 +55,11 @@ class DataService:
         sources = self.registry.all()
         problems = await asyncio.gather(*(source.ping() for source in sources))
         return {f"database:{source.name}": problem for source, problem in zip(sources, problems, strict=True)}
+
+    async def audit(self) -> list[Finding]:
+        """Every source's connection risks (a superuser, server-file rights, dblink, ...)."""
+        found = await asyncio.gather(*(privileges.audit(source) for source in self.registry.all()))
+        return [finding for findings in found for finding in findings]
 
     def samples(self) -> Iterator[Sample]:
         for source in self.registry.all():

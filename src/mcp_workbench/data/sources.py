@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sqlite3
 import time
 import weakref
@@ -151,6 +152,11 @@ class Source:
     @property
     def read_only(self) -> bool:
         return self.config.read_only
+
+    @functools.cached_property
+    def allow_functions(self) -> frozenset[str]:
+        """The operator's own functions a read may call (PostgreSQL), besides the built-in list."""
+        return frozenset(self.config.allow_functions)
 
     @property
     def sqlite_path(self) -> Path:

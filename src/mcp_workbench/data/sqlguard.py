@@ -4,8 +4,10 @@ This is the first of two layers; the second is the engine (a read-only transacti
 ``query_only`` connection), so a statement this parser misjudges still cannot write. The
 checks: exactly one statement; its root is SELECT / set operation / VALUES, or EXPLAIN of
 one; no write, DDL, PRAGMA, ATTACH, COPY or transaction control anywhere in the tree (a
-``WITH x AS (DELETE ...)`` is caught); no ``SELECT ... INTO``; no locking reads; no
-functions that reach the server's files or other sessions.
+``WITH x AS (DELETE ...)`` is caught); no ``SELECT ... INTO``; no locking reads. Functions:
+on PostgreSQL only those on an allow-list, judged on the names the server will resolve
+(:mod:`pgfunctions`, :mod:`pglex`); on SQLite none of the few that reach files or load code
+(the engine's authorizer refuses them again, by the name SQLite resolved).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
+from mcp_workbench.data import pgfunctions
+from mcp_workbench.data.pglex import function_calls
 from mcp_workbench.platform.errors import InvalidInput, PermissionDenied
 
 # sqlglot warns on stderr-bound logging about syntax it drops (e.g. FOR UPDATE); we check
@@ -87,8 +91,12 @@ class CheckedSql:
     placeholders: int
 
 
-def check_read_only(sql: str, dialect: str) -> CheckedSql:
-    """Return the statement prepared for execution, or raise a WorkbenchError saying why not."""
+def check_read_only(sql: str, dialect: str, allow_functions: frozenset[str] = frozenset()) -> CheckedSql:
+    """Return the statement prepared for execution, or raise a WorkbenchError saying why not.
+
+    ``allow_functions`` are the source's own functions a read may call besides the built-in
+    allow-list (PostgreSQL; see :mod:`pgfunctions`).
+    """
     explain = _EXPLAIN.match(sql)
     prefix = explain.group(0) if explain else ""
     body = sql[len(prefix) :]
@@ -114,6 +122,8 @@ def check_read_only(sql: str, dialect: str) -> CheckedSql:
             details={"statement": leading},
         )
     body = body[tokens[0].start : tokens[-1].end + 1]
+    if dialect == "postgresql":
+        _refuse_unlisted_functions(body, allow_functions)
     tokens = list(sqlglot.Dialect.get_or_raise(read).tokenize(body))
     _refuse_locking(tokens)
     try:
@@ -176,6 +186,26 @@ def _refuse_unsafe(statement: exp.Expression) -> None:
                     recovery_steps=["Remove that function; it reaches outside the data (files, sessions, settings)."],
                     details={"function": name},
                 )
+
+
+def _refuse_unlisted_functions(sql: str, allow_functions: frozenset[str]) -> None:
+    """PostgreSQL: every function the statement calls, as the server will resolve its name,
+    must be on the allow-list (a parser's view of the names can be spelled around)."""
+    for call in function_calls(sql):
+        reason = pgfunctions.refusal(call, allow_functions)
+        if reason is None:
+            continue
+        steps = ["Remove that function call; data_read 'sql' calls only functions that just read."]
+        if not pgfunctions.never_allowed(call.name):
+            steps.append(
+                "If it is the database's own function and only reads, the operator can add it to this "
+                "source's allow_functions setting."
+            )
+        raise PermissionDenied(
+            f"the function {call}() is not allowed in a read: {reason}",
+            recovery_steps=steps,
+            details={"function": str(call)},
+        )
 
 
 def _placeholders(sql: str, tokens: list[Token], dialect: str) -> tuple[str, int]:

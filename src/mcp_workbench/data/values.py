@@ -31,7 +31,7 @@ def coerce(value: Any, sa_type: Any, column: str) -> Any:
         type_name = type(sa_type).__name__.lower()
         raise InvalidInput(
             f"value {_preview(value)} does not fit column '{column}' ({type_name})",
-            recovery_steps=[f"Give column '{column}' a {_expected(sa_type)} value."],
+            recovery_steps=[f"Give column '{column}' a {_expected(sa_type)} value{_range(sa_type)}."],
             details={"column": column, "column_type": type_name, "reason": str(exc)[:200]},
         ) from None
 
@@ -50,7 +50,7 @@ def _coerce(value: Any, sa_type: Any) -> Any:
             return int(value)
         if isinstance(value, float) and not value.is_integer():
             raise ValueError("expected an integer")
-        return int(value)
+        return check_int64(int(value))
     if isinstance(sa_type, sa.Numeric) and not isinstance(sa_type, sa.Float):
         if isinstance(value, bool):
             raise ValueError("expected a number")
@@ -81,7 +81,39 @@ def _coerce(value: Any, sa_type: Any) -> Any:
         if isinstance(value, str):
             return value
         return json.dumps(value) if isinstance(value, bool) else str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return check_int64(value)  # a column without a declared type binds it as an SQL integer
     return value
+
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def check_int64(value: int) -> int:
+    """An integer that fits the 64 bits every SQL integer type (and SQLite's driver) holds."""
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise OverflowError(f"the integer is outside the 64-bit range {INT64_MIN}..{INT64_MAX}")
+    return value
+
+
+def check_params(params: Sequence[Any], dialect: str) -> None:
+    """Values bound to a caller's SQL on SQLite: integers must fit 64 bits (SQLite's driver cannot
+    bind a larger one; PostgreSQL's binds it by the parameter's type, NUMERIC included)."""
+    if dialect != "sqlite":
+        return
+    for index, value in enumerate(params, start=1):
+        if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+            raise InvalidInput(
+                f"param {index} ({_preview(value)}) is an integer beyond 64 bits",
+                recovery_steps=[
+                    f"Give integers between {INT64_MIN} and {INT64_MAX}; pass a larger number as a string.",
+                ],
+                details={"field": "params", "index": index - 1},
+            )
+
+
+def _range(sa_type: Any) -> str:
+    return f" between {INT64_MIN} and {INT64_MAX}" if isinstance(sa_type, sa.Integer) else ""
 
 
 def _text(value: Any) -> str:

@@ -15,7 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateTable
 
-from mcp_workbench.data.models import ColumnSpec, CreateTableArgs, DeleteArgs, DropTableArgs, InsertArgs, UpdateArgs
+from mcp_workbench.data.ddl import column_for
+from mcp_workbench.data.models import CreateTableArgs, DeleteArgs, DropTableArgs, InsertArgs, UpdateArgs
 from mcp_workbench.data.query import conditions
 from mcp_workbench.data.schema import SchemaCatalog, TableInfo
 from mcp_workbench.data.sources import Source
@@ -25,21 +26,6 @@ from mcp_workbench.platform.errors import Conflict, InvalidInput, NotFound
 NEW_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _SAMPLE_ROWS = 5
 _RETURNED_KEYS = 100
-
-_TYPES: dict[str, Any] = {
-    "integer": sa.Integer,
-    "bigint": sa.BigInteger,
-    "real": sa.Float,
-    "numeric": sa.Numeric,
-    "text": sa.Text,
-    "boolean": sa.Boolean,
-    "date": sa.Date,
-    "datetime": sa.DateTime,
-    "time": sa.Time,
-    "blob": sa.LargeBinary,
-    "json": sa.JSON,
-    "uuid": sa.Uuid,
-}
 
 
 @dataclass
@@ -169,27 +155,6 @@ async def delete_rows(source: Source, catalog: SchemaCatalog, args: DeleteArgs) 
     return WriteOutcome("delete", table.name, False, result.rowcount, {"deleted": result.rowcount})
 
 
-def _column(spec: ColumnSpec) -> sa.Column[Any]:
-    kwargs: dict[str, Any] = {
-        "primary_key": spec.primary_key,
-        "nullable": spec.nullable and not spec.primary_key,
-        "unique": spec.unique or None,
-    }
-    if spec.default is not None:
-        literal = spec.default
-        if isinstance(literal, bool):
-            kwargs["server_default"] = sa.true() if literal else sa.false()
-        else:
-            kwargs["server_default"] = sa.text(_sql_literal(literal))
-    return sa.Column(spec.name, _TYPES[spec.type](), **kwargs)
-
-
-def _sql_literal(value: Any) -> str:
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 async def create_table(source: Source, catalog: SchemaCatalog, args: CreateTableArgs) -> WriteOutcome:
     if not NEW_NAME.match(args.table):
         raise InvalidInput(
@@ -211,7 +176,7 @@ async def create_table(source: Source, catalog: SchemaCatalog, args: CreateTable
             details={"table": args.table},
         )
     metadata = sa.MetaData()
-    table = sa.Table(args.table, metadata, *(_column(spec) for spec in args.columns))
+    table = sa.Table(args.table, metadata, *(column_for(spec) for spec in args.columns))
     ddl = str(CreateTable(table).compile(dialect=source.sa_dialect())).strip()
     if args.dry_run:
         return WriteOutcome("create_table", args.table, True, 0, {"would_create": True, "ddl": ddl})
