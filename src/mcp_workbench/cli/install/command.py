@@ -1,0 +1,163 @@
+"""``mcp-workbench install CLIENT`` / ``uninstall CLIENT`` / ``install --list``.
+
+These commands never run the stdio transport, so they report on stdout. Exit codes: 0 done
+(or nothing to do), 1 the entry was written but the handshake check failed, 2 refused (bad
+arguments, a config file that does not parse: nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from mcp_workbench.cli.install import clients, service, verify
+from mcp_workbench.cli.install.entries import Remote, Target, server_launch
+from mcp_workbench.cli.install.paths import Host
+
+EXIT_VERIFY_FAILED = 1
+EXIT_REFUSED = 2
+_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    names = ", ".join(clients.CLIENTS)
+    install = commands.add_parser(
+        "install", help="add this server to an MCP client's config", description=f"CLIENT is one of: {names}."
+    )
+    install.add_argument("client", nargs="?", metavar="CLIENT", choices=[*clients.CLIENTS, None])
+    install.add_argument("--list", action="store_true", help="show every client, its config file and our entry")
+    install.add_argument("--json", action="store_true", help="with --list: JSON for scripts")
+    _shared(install)
+    install.add_argument("--config", type=Path, help="the server's TOML config file (passed as an absolute path)")
+    install.add_argument("--root", action="append", type=Path, default=[], metavar="PATH", help="a --root to pass")
+    install.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="environment for the server")
+    install.add_argument("--url", help="add a remote (streamable HTTP) server at URL instead of a local one")
+    install.add_argument("--header", action="append", default=[], metavar="'Name: value'", help="with --url")
+    install.add_argument("--no-verify", action="store_true", help="skip the handshake check after writing")
+    install.add_argument("--verify-timeout", type=float, default=verify.DEFAULT_TIMEOUT_S, help=argparse.SUPPRESS)
+
+    uninstall = commands.add_parser("uninstall", help="remove this server's entry from an MCP client's config")
+    uninstall.add_argument("client", metavar="CLIENT", choices=list(clients.CLIENTS))
+    _shared(uninstall)
+
+
+def _shared(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scope", choices=clients.SCOPES, default="user", help="user (default) or project (cwd)")
+    parser.add_argument("--name", default=service.DEFAULT_NAME, help="the entry's name (default: workbench)")
+    parser.add_argument("--file", type=Path, help="the client config file to edit, instead of its usual place")
+    parser.add_argument("--dry-run", action="store_true", help="print the change as a diff; write nothing")
+
+
+def _pairs(values: list[str], sep: str, what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for raw in values:
+        key, found, value = raw.partition(sep)
+        key = key.strip()
+        if not found or not key:
+            raise service.InstallError(f"{what} {raw!r} is not {'KEY=VALUE' if sep == '=' else 'Name: value'}")
+        if sep == "=" and not _ENV_KEY.match(key):
+            raise service.InstallError(f"--env {raw!r}: {key!r} is not a variable name")
+        out[key] = value if sep == "=" else value.strip()
+    return out
+
+
+def _target(args: argparse.Namespace) -> Target:
+    if args.url:
+        if not re.match(r"^https?://", args.url):
+            raise service.InstallError(f"--url {args.url!r} must start with http:// or https://")
+        return Remote(args.url, _pairs(args.header, ":", "--header"))
+    if args.header:
+        raise service.InstallError("--header only goes with --url")
+    for root in args.root:
+        if not root.expanduser().is_dir():
+            raise service.InstallError(f"--root {root}: not a directory")
+    if args.config is not None and not args.config.expanduser().is_file():
+        raise service.InstallError(f"--config {args.config}: no such file")
+    return server_launch(roots=args.root, config=args.config, env=_pairs(args.env, "=", "--env"))
+
+
+def run(args: argparse.Namespace, host: Host | None = None, project_dir: Path | None = None) -> int:
+    host = host or Host.current()
+    project_dir = project_dir or Path.cwd()
+    try:
+        if args.command == "install" and args.list:
+            return _list(args, host, project_dir)
+        if args.client is None:
+            raise service.InstallError("name a CLIENT (or use --list): " + ", ".join(clients.CLIENTS))
+        client = clients.get(args.client)
+        if args.command == "install":
+            plan = service.plan_install(
+                client, args.scope, _target(args), name=args.name, host=host, project_dir=project_dir, file=args.file
+            )
+        else:
+            plan = service.plan_uninstall(
+                client, args.scope, name=args.name, host=host, project_dir=project_dir, file=args.file
+            )
+    except service.InstallError as exc:
+        print(f"mcp-workbench: {exc}")
+        return EXIT_REFUSED
+    note = client.note(host)
+    if note:
+        print(f"note: {note}")
+    if args.dry_run:
+        print(plan.diff() if plan.changes else f"{plan.path}: no change needed", end="" if plan.changes else "\n")
+        return 0
+    done = service.apply(plan)
+    verb = "installed in" if args.command == "install" else "removed from"
+    if not done.written:
+        present = "already there, unchanged" if args.command == "install" else "not there"
+        print(f"{client.title}: '{plan.name}' {present} ({plan.path}); nothing written")
+    else:
+        print(f"{client.title}: '{plan.name}' {verb} {plan.path}")
+        if done.backup:
+            print(f"backup: {done.backup}")
+    if args.command == "install" and not args.no_verify:
+        return _verify(plan, args.verify_timeout)
+    return 0
+
+
+def _verify(plan: service.Plan, timeout_s: float) -> int:
+    target = service.written_target(plan)
+    if target is None:
+        print("check: the written entry cannot be read back")
+        return EXIT_VERIFY_FAILED
+    results = verify.check_sync(target, timeout_s)
+    failed = False
+    for result in results:
+        era = "handshake era" if result.era == "legacy" else "2026-07-28"
+        if result.ok:
+            print(f"check ({era}): connected, protocol {result.protocol}, {result.tools} tools")
+        else:
+            failed = True
+            print(f"check ({era}): FAILED: {result.error}")
+    counts = [r.tools for r in results if r.tools is not None]
+    budget = plan.client.tool_budget
+    if counts and budget:
+        most = max(counts)
+        verdict = "within" if most <= budget else "OVER"
+        print(f"tools: {most} of {plan.client.title}'s budget of {budget} ({verdict})")
+    return EXIT_VERIFY_FAILED if failed else 0
+
+
+def _list(args: argparse.Namespace, host: Host, project_dir: Path) -> int:
+    found = service.statuses(name=args.name, host=host, project_dir=project_dir)
+    if args.json:
+        rows: list[dict[str, Any]] = []
+        for item in found:
+            row = asdict(item)
+            row["path"] = str(item.path)
+            rows.append(row)
+        print(json.dumps(rows, indent=1, default=str))
+        return 0
+    width = max(len(c) for c in clients.CLIENTS) + 2
+    for item in found:
+        label = {"no-file": "no config file", "absent": "not installed"}.get(item.state, item.state)
+        detail = f" - {item.detail}" if item.detail else ""
+        print(f"{item.client:<{width}}{item.scope:<8}{label:<15}{item.path}{detail}")
+        if item.note:
+            print(f"{'':<{width}}note: {item.note}")
+    return 0

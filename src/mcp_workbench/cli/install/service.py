@@ -1,0 +1,196 @@
+"""Install, uninstall and inspect our entry in a client's config, as plain functions that
+return typed results (the CLI prints them; ``doctor`` can reuse :func:`statuses`).
+
+A change is planned first (:func:`plan_install`, :func:`plan_uninstall`): the file is read and
+parsed, the new text computed, nothing touched. :func:`apply` then writes it — backup, temporary
+file, fsync, atomic rename — and only when the text really changes, so a second identical run
+writes nothing and makes no backup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import Any, Literal
+
+from mcp_workbench.cli.install import clients, configfile
+from mcp_workbench.cli.install.clients import Client
+from mcp_workbench.cli.install.entries import Launch, Remote, Target, this_installation
+from mcp_workbench.cli.install.formats import ConfigParseError, read_entry
+from mcp_workbench.cli.install.paths import Host
+
+DEFAULT_NAME = "workbench"
+
+
+class InstallError(Exception):
+    """A request that cannot be carried out; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    client: Client
+    scope: str
+    path: Path
+    name: str
+    before: str | None  # None: the file does not exist yet
+    after: str
+    entry: dict[str, Any] | None  # what the entry will be (None: removed)
+
+    @property
+    def changes(self) -> bool:
+        return self.before != self.after
+
+    def diff(self) -> str:
+        return configfile.diff(self.before, self.after, str(self.path))
+
+
+def _read(client: Client, path: Path) -> str | None:
+    try:
+        text = configfile.read_text(path)
+        if text is not None:
+            client.fmt.load(text)
+        return text
+    except ConfigParseError as exc:
+        where = f"{path}:{exc.line}" + (f":{exc.column}" if exc.column else "") if exc.line else str(path)
+        raise InstallError(
+            f"{where}: {client.title}'s config is not valid {client.fmt.name} ({exc.message}); "
+            "fix or move the file and run again. Nothing was written."
+        ) from None
+    except OSError as exc:
+        raise InstallError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def resolve_path(client: Client, scope: str, host: Host, project_dir: Path, file: Path | None) -> Path:
+    if file is not None:
+        return file.expanduser().absolute()
+    try:
+        return Path(client.path(host, scope, project_dir))
+    except ValueError as exc:
+        raise InstallError(str(exc)) from None
+
+
+def build_entry(client: Client, scope: str, target: Target, name: str) -> dict[str, Any]:
+    shape = client.shape_for(scope)
+    if isinstance(target, Remote):
+        if shape.url is None:
+            raise InstallError(
+                f"{client.title} cannot take a remote server in its config file; add {target.url} "
+                "in the app (Settings → Connectors), or install the local server without --url"
+            )
+        return shape.remote(target, name)
+    return shape.stdio(target, name)
+
+
+def plan_install(
+    client: Client, scope: str, target: Target, *, name: str, host: Host, project_dir: Path, file: Path | None = None
+) -> Plan:
+    path = resolve_path(client, scope, host, project_dir, file)
+    entry = build_entry(client, scope, target, name)
+    before = _read(client, path)
+    after = client.fmt.set_entry(before or "", client.container, name, entry)
+    if before is not None and read_entry(client.fmt, before, client.container, name) == entry:
+        after = before  # already there, exactly: not even whitespace changes
+    return Plan(client, scope, path, name, before, after, entry)
+
+
+def plan_uninstall(
+    client: Client, scope: str, *, name: str, host: Host, project_dir: Path, file: Path | None = None
+) -> Plan:
+    path = resolve_path(client, scope, host, project_dir, file)
+    before = _read(client, path)
+    if before is None:
+        return Plan(client, scope, path, name, None, "", None)
+    after = client.fmt.remove_entry(before, client.container, name)
+    return Plan(client, scope, path, name, before, after, None)
+
+
+@dataclass(frozen=True)
+class Applied:
+    written: bool
+    backup: Path | None
+
+
+def apply(plan: Plan) -> Applied:
+    if not plan.changes or (plan.before is None and plan.entry is None):
+        return Applied(False, None)
+    saved = configfile.backup(plan.path) if plan.before is not None else None
+    configfile.atomic_write(plan.path, plan.after)
+    return Applied(True, saved)
+
+
+def written_target(plan: Plan) -> Target | None:
+    """What the entry now in the file starts (read back from the new text)."""
+    entry = read_entry(plan.client.fmt, plan.after, plan.client.container, plan.name)
+    return None if entry is None else plan.client.shape_for(plan.scope).read(entry)
+
+
+# --- status (install --list, doctor) ----------------------------------------------------------
+
+State = Literal["current", "other", "absent", "no-file", "unreadable"]
+
+
+@dataclass(frozen=True)
+class EntryStatus:
+    client: str
+    title: str
+    scope: str
+    path: PurePath
+    state: State
+    detail: str = ""
+    target: Target | None = None
+    note: str | None = None
+    tool_budget: int | None = None
+
+
+def _judge(target: Target | None, launcher: Launch) -> tuple[State, str]:
+    if target is None:
+        return "other", "the entry starts nothing this version can read"
+    if isinstance(target, Remote):
+        return "current", f"remote {target.url}"
+    if target.command == launcher.command and target.args[: len(launcher.args)] == launcher.args:
+        if not Path(target.command).exists():
+            return "other", f"{target.command} does not exist"
+        return "current", "runs this installation"
+    exists = "" if Path(target.command).exists() else " (missing)"
+    return "other", f"runs {target.command}{exists}, not this installation ({launcher.command})"
+
+
+def status(
+    client: Client,
+    scope: str,
+    *,
+    name: str,
+    host: Host,
+    project_dir: Path,
+    launcher: Launch | None = None,
+) -> EntryStatus:
+    path = client.path(host, scope, project_dir)
+    common = {"client": client.id, "title": client.title, "scope": scope, "path": path}
+    extra = {"note": client.note(host), "tool_budget": client.tool_budget}
+    try:
+        text = configfile.read_text(Path(path))
+        if text is None:
+            return EntryStatus(**common, state="no-file", **extra)
+        entry = read_entry(client.fmt, text, client.container, name)
+    except (ConfigParseError, OSError) as exc:
+        line = getattr(exc, "line", None)
+        return EntryStatus(**common, state="unreadable", detail=f"{exc}" + (f" (line {line})" if line else ""), **extra)
+    if entry is None:
+        return EntryStatus(**common, state="absent", **extra)
+    target = client.shape_for(scope).read(entry)
+    state, detail = _judge(target, launcher or this_installation())
+    return EntryStatus(**common, state=state, detail=detail, target=target, **extra)
+
+
+def statuses(
+    *, name: str = DEFAULT_NAME, host: Host | None = None, project_dir: Path | None = None
+) -> list[EntryStatus]:
+    """Every client's user-scoped entry (and project-scoped one where that file exists)."""
+    host = host or Host.current()
+    project_dir = project_dir or Path.cwd()
+    found = []
+    for client in clients.CLIENTS.values():
+        found.append(status(client, "user", name=name, host=host, project_dir=project_dir))
+        if client.project_path and Path(client.path(host, "project", project_dir)).exists():
+            found.append(status(client, "project", name=name, host=host, project_dir=project_dir))
+    return found
