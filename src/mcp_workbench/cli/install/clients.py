@@ -29,6 +29,7 @@ class Client:
     shape: Shape
     project_path: tuple[str, ...] | None = None  # relative to the project directory
     project_shape: Shape | None = None  # when the project file is shared with other clients
+    project_container: tuple[str, ...] | None = None
     tool_budget: int | None = None
     note: Callable[[Host], str | None] = lambda host: None
 
@@ -38,6 +39,9 @@ class Client:
                 raise ValueError(f"{self.title} has no project-scoped MCP configuration; use --scope user")
             return project_dir.joinpath(*self.project_path)
         return self.user_path(host)
+
+    def container_for(self, scope: str) -> tuple[str, ...]:
+        return self.project_container if scope == "project" and self.project_container else self.container
 
     def shape_for(self, scope: str) -> Shape:
         return self.project_shape if scope == "project" and self.project_shape else self.shape
@@ -146,6 +150,7 @@ CLIENTS: dict[str, Client] = {
             entries.TYPED,
             MCP_JSON,
             entries.PORTABLE,
+            ("mcpServers",),
             tool_budget=128,
         ),
         Client(

@@ -96,13 +96,25 @@ class JsonFormat:
     def remove_entry(self, text: str, container: tuple[str, ...], name: str) -> str:
         expected = _expected(self.load(text), container, name, None)
         new = jsonc.remove_member(text, container, name)
-        _check(self.load(new) == expected)
+        _check(_pruned(self.load(new), container) == _pruned(expected, container))
         return new
 
 
+class EditCheckFailed(RuntimeError):
+    """The edited text would not hold the intended data: a bug here, so nothing is written."""
+
+
 def _check(ok: bool) -> None:
-    if not ok:  # a bug in the text edit, never the user's file: refuse rather than write it
-        raise AssertionError("the edited config does not hold the intended data; nothing was written")
+    if not ok:
+        raise EditCheckFailed("the edited config does not hold the intended data; nothing was written")
+
+
+def _pruned(data: dict[str, Any], container: tuple[str, ...]) -> dict[str, Any]:
+    """``data`` without an empty container: after a removal, whether an emptied container stays
+    (JSON, YAML) or vanishes (a TOML super-table) is the format's business."""
+    if container and data.get(container[0]) in ({}, None):
+        return {k: v for k, v in data.items() if k != container[0]}
+    return data
 
 
 # --- TOML -------------------------------------------------------------------------------------
@@ -207,7 +219,7 @@ class TomlFormat:
             if end == len(lines) and start > 0 and lines[start - 1].strip() == "":
                 start -= 1  # the blank line set before an appended table
             new = "".join(lines[:start]) + "".join(lines[end:])
-            if self.load(new) == expected:
+            if _pruned(self.load(new), container) == _pruned(expected, container):
                 return new
         doc = tomlkit.parse(text)
         node: Any = doc
@@ -218,7 +230,7 @@ class TomlFormat:
         if name in node:
             del node[name]
         new = tomlkit.dumps(doc)
-        _check(self.load(new) == expected)
+        _check(_pruned(self.load(new), container) == _pruned(expected, container))
         return new
 
 
@@ -354,10 +366,10 @@ class YamlFormat:
     def _edit(self, text: str, container: tuple[str, ...], name: str, entry: dict[str, Any] | None) -> str:
         expected = _expected(self.load(text), container, name, entry)
         new = self._splice(text, container, name, entry)
-        if new is not None and self.load(new) == expected:
+        if new is not None and _pruned(self.load(new), container) == _pruned(expected, container):
             return new
         new = self._round_trip(text, container, name, entry)
-        _check(self.load(new) == expected)
+        _check(_pruned(self.load(new), container) == _pruned(expected, container))
         return new
 
 

@@ -253,8 +253,8 @@ def set_member(text: str, path: tuple[str, ...], name: str, value: Any) -> str:
     existing = node.member(name)
     if existing is None:
         return _insert_member(text, node, name, value, newline=newline, unit=unit)
-    indent = _line_indent(text, existing.start) or ""
-    rendered = _render(value, indent, unit, newline)
+    indent = _line_indent(text, existing.start)  # None: the member shares its line, and stays on one
+    rendered = json.dumps(value, ensure_ascii=False) if indent is None else _render(value, indent, unit, newline)
     return text[: existing.value.start] + rendered + text[existing.value.end :]
 
 
@@ -277,29 +277,20 @@ def _insert_member(text: str, obj: Node, key: str, value: Any, *, newline: str, 
         scan = _Parser(text)
         scan.pos = last.value.end
         has_comma = scan.peek() == ","
+        comma = "" if has_comma else ","
+        close_indent = _line_indent(text, obj.end - 1)
+        if close_indent is not None:  # our lines go right before the closing brace's line
+            at = obj.end - 1 - len(close_indent)
+            head = text[: last.value.end] + comma + text[last.value.end : at]
+            return head + inner + member + ("," if has_comma else "") + newline + text[at:]
         after = scan.pos + 1 if has_comma else last.value.end
-        line_end = _line_end(text, after)
-        if line_end is None:
-            return text[:after] + ("" if has_comma else ",") + newline + inner + member + text[after:]
-        # after the last member's line, so a comment at its end stays with it
-        comma_cut = text[: last.value.end] + ("" if has_comma else ",") + text[last.value.end : line_end]
-        return comma_cut + newline + inner + member + ("," if has_comma else "") + text[line_end:]
+        return text[:after] + comma + newline + inner + member + text[after:]
     inner = outer + unit
     member = f"{json.dumps(key)}: {_render(value, inner, unit, newline)}"
     body = text[obj.start + 1 : obj.end - 1]
     if body.strip() == "":
         return text[: obj.start + 1] + newline + inner + member + newline + outer + text[obj.end - 1 :]
     return text[: obj.start + 1] + newline + inner + member + text[obj.start + 1 :]
-
-
-def _line_end(text: str, pos: int) -> int | None:
-    """Where the line holding ``pos`` ends (before its newline) when only blanks or a ``//``
-    comment follow ``pos`` on it; None otherwise."""
-    match = re.match(r"[ \t]*(?://[^\n]*)?", text[pos:])
-    end = pos + match.end() if match else pos
-    if end == len(text) or text[end] == "\n":
-        return end - 1 if end > 0 and text[end - 1] == "\r" else end
-    return None
 
 
 def remove_member(text: str, path: tuple[str, ...], name: str) -> str:

@@ -87,8 +87,8 @@ def plan_install(
     path = resolve_path(client, scope, host, project_dir, file)
     entry = build_entry(client, scope, target, name)
     before = _read(client, path)
-    after = client.fmt.set_entry(before or "", client.container, name, entry)
-    if before is not None and read_entry(client.fmt, before, client.container, name) == entry:
+    after = client.fmt.set_entry(before or "", client.container_for(scope), name, entry)
+    if before is not None and read_entry(client.fmt, before, client.container_for(scope), name) == entry:
         after = before  # already there, exactly: not even whitespace changes
     return Plan(client, scope, path, name, before, after, entry)
 
@@ -100,7 +100,7 @@ def plan_uninstall(
     before = _read(client, path)
     if before is None:
         return Plan(client, scope, path, name, None, "", None)
-    after = client.fmt.remove_entry(before, client.container, name)
+    after = client.fmt.remove_entry(before, client.container_for(scope), name)
     return Plan(client, scope, path, name, before, after, None)
 
 
@@ -120,7 +120,7 @@ def apply(plan: Plan) -> Applied:
 
 def written_target(plan: Plan) -> Target | None:
     """What the entry now in the file starts (read back from the new text)."""
-    entry = read_entry(plan.client.fmt, plan.after, plan.client.container, plan.name)
+    entry = read_entry(plan.client.fmt, plan.after, plan.client.container_for(plan.scope), plan.name)
     return None if entry is None else plan.client.shape_for(plan.scope).read(entry)
 
 
@@ -171,7 +171,7 @@ def status(
         text = configfile.read_text(Path(path))
         if text is None:
             return EntryStatus(**common, state="no-file", **extra)
-        entry = read_entry(client.fmt, text, client.container, name)
+        entry = read_entry(client.fmt, text, client.container_for(scope), name)
     except (ConfigParseError, OSError) as exc:
         line = getattr(exc, "line", None)
         return EntryStatus(**common, state="unreadable", detail=f"{exc}" + (f" (line {line})" if line else ""), **extra)

@@ -1,0 +1,197 @@
+"""Editing one entry keeps every other byte of a client's config: JSONC comments and trailing
+commas, TOML layout, YAML layout; removing it gives back the file as it was; a file that does
+not parse is refused with its line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mcp_workbench.cli.install import jsonc
+from mcp_workbench.cli.install.formats import JSON, TOML, YAML_FORMAT, ConfigParseError, Format, read_entry
+
+ENTRY: dict[str, Any] = {
+    "command": "/opt/py/bin/python",
+    "args": ["-m", "mcp_workbench", "serve", "--root", "/home/me/dir with space"],
+    "env": {"PYTHONUTF8": "1", "NOTE": 'quote " and é'},
+}
+CHANGED: dict[str, Any] = {**ENTRY, "args": ["-m", "mcp_workbench", "serve"]}
+
+JSON_FILES = {
+    "zed-style comments and trailing commas": """// Zed settings
+{
+  "theme": "One Dark", // my theme
+  /* block
+     comment */
+  "context_servers": {
+    "other": {"source": "custom", "command": "x", "args": [],}, // keep me
+  },
+  "vim_mode": true,
+}
+""",
+    "container missing": '{\n    "theme": "x" // four spaces\n}\n',
+    "container empty": '{\n\t"mcpServers": {}\n}',
+    "container with only a comment": '{\n  "mcpServers": {\n    // add servers here\n  }\n}\n',
+    "windows newlines": '{\r\n  "mcpServers": {\r\n    "a": {"command": "a"}\r\n  }\r\n}\r\n',
+    "one line": '{"mcpServers": {"a": {"command": "a"}}, "x": [1, 2]}',
+    "no trailing newline, last member without comma": '{\n  "mcpServers": {\n    "a": 1\n  }\n}',
+    "nested in a larger state file": '{\n  "numStartups": 3,\n  "projects": {"/p": {"mcpServers": {}}},\n'
+    '  "mcpServers": {\n    "a": {"type": "stdio", "command": "a"}\n  },\n  "userID": "u"\n}\n',
+}
+
+TOML_FILES = {
+    "codex with comments and other servers": """# Codex config
+model = "o3"  # the model
+approval_policy = "on-request"
+
+[mcp_servers.other]
+command = "npx"
+args = ["-y", "x"]   # aligned comment
+
+[profiles.fast]
+model = "o4-mini"
+""",
+    "empty": "",
+    "no trailing newline": 'model = "o3"',
+    "windows newlines": 'model = "o3"\r\n\r\n[mcp_servers.other]\r\ncommand = "x"\r\n',
+}
+
+YAML_FILES = {
+    "goose as goose writes it": """GOOSE_PROVIDER: openai
+GOOSE_MODEL: gpt-4o
+extensions:
+  developer:
+    bundled: true
+    display_name: Developer
+    enabled: true
+    name: developer
+    timeout: 300
+    type: builtin
+""",
+    "hand-edited: comments, four-space indent, indented lists, blank lines": """# my goose
+extensions:
+    # the builtin one
+    developer:
+        enabled: true   # keep
+        args:
+            - a
+            - 'b'
+
+    memory: {enabled: false, type: builtin}
+
+GOOSE_MODE: smart_approve
+""",
+    "empty": "",
+    "no extensions yet": "GOOSE_PROVIDER: anthropic\n",
+    "extensions as an empty flow mapping": "extensions: {}\nGOOSE_MODE: auto\n",
+}
+
+CASES = (
+    [(JSON, ("context_servers",) if "zed" in k else ("mcpServers",), v) for k, v in JSON_FILES.items()]
+    + [(TOML, ("mcp_servers",), v) for v in TOML_FILES.values()]
+    + [(YAML_FORMAT, ("extensions",), v) for v in YAML_FILES.values()]
+)
+IDS = [f"json-{k}" for k in JSON_FILES] + [f"toml-{k}" for k in TOML_FILES] + [f"yaml-{k}" for k in YAML_FILES]
+
+
+def _without_ours(fmt: Format, text: str, container: tuple[str, ...]) -> Any:
+    """The file's data with our entry (and a container left empty) taken out."""
+    data = fmt.load(text)
+    inner = data.get(container[0])
+    if isinstance(inner, dict):
+        inner.pop("workbench", None)
+        if not inner:
+            data.pop(container[0])
+    elif container[0] in data:
+        data.pop(container[0])
+    return data
+
+
+def _had_other_entries(fmt: Format, text: str, container: tuple[str, ...]) -> bool:
+    inner = fmt.load(text).get(container[0]) if text.strip() else None
+    return bool(inner)
+
+
+@pytest.mark.parametrize(("fmt", "container", "original"), CASES, ids=IDS)
+class TestOneEntryEdits:
+    def test_set_entry_adds_our_entry_and_changes_no_other_data(
+        self, fmt: Format, container: tuple[str, ...], original: str
+    ) -> None:
+        new = fmt.set_entry(original, container, "workbench", ENTRY)
+        assert read_entry(fmt, new, container, "workbench") == ENTRY
+        assert _without_ours(fmt, new, container) == _without_ours(fmt, original, container)
+
+    def test_removing_the_entry_gives_back_the_original(
+        self, fmt: Format, container: tuple[str, ...], original: str
+    ) -> None:
+        new = fmt.set_entry(original, container, "workbench", ENTRY)
+        restored = fmt.remove_entry(new, container, "workbench")
+        assert read_entry(fmt, restored, container, "workbench") is None
+        if _had_other_entries(fmt, original, container):
+            assert restored == original  # byte-for-byte
+        else:  # the container we created stays, empty
+            assert _without_ours(fmt, restored, container) == _without_ours(fmt, original, container)
+
+    def test_changing_the_entry_touches_only_the_entry(
+        self, fmt: Format, container: tuple[str, ...], original: str
+    ) -> None:
+        once = fmt.set_entry(original, container, "workbench", ENTRY)
+        changed = fmt.set_entry(once, container, "workbench", CHANGED)
+        assert read_entry(fmt, changed, container, "workbench") == CHANGED
+        assert fmt.remove_entry(changed, container, "workbench") == fmt.remove_entry(once, container, "workbench")
+
+    def test_setting_the_same_entry_twice_is_stable(
+        self, fmt: Format, container: tuple[str, ...], original: str
+    ) -> None:
+        once = fmt.set_entry(original, container, "workbench", ENTRY)
+        assert fmt.set_entry(once, container, "workbench", ENTRY) == once
+
+
+class TestJsoncKeepsComments:
+    def test_comments_and_trailing_commas_survive_byte_for_byte(self) -> None:
+        original = JSON_FILES["zed-style comments and trailing commas"]
+        new = JSON.set_entry(original, ("context_servers",), "workbench", ENTRY)
+        for fragment in (
+            "// Zed settings",
+            "// my theme",
+            "/* block\n     comment */",
+            "// keep me",
+            '"vim_mode": true,',
+        ):
+            assert fragment in new
+        assert new.startswith(original[: original.index('"other"')])
+        assert new.endswith('  },\n  "vim_mode": true,\n}\n')
+
+    @pytest.mark.parametrize(
+        "text",
+        ['{"a": "// not a comment", "b": "/* nor this */"}', '{"a": "\\"quoted\\" \\\\"}', "[1, 2,]", '"s"'],
+    )
+    def test_comment_markers_inside_strings_are_text(self, text: str) -> None:
+        import json
+
+        expected = json.loads(text.replace(",]", "]"))
+        assert jsonc.loads(text) == expected
+
+
+CORRUPT = [
+    (JSON, '{\n  "mcpServers": {\n    "a": {"command": "x"\n  }\n}\n', 6),  # noticed at the end
+    (JSON, '{\n  "a": 1\n  "b": 2\n}\n', 3),
+    (JSON, "{\n  /* never closed\n}\n", 2),
+    (JSON, '{\n  "a": "unterminated\n}\n', 2),
+    (JSON, "[1, 2]\n", 1),
+    (TOML, 'model = "o3"\n[mcp_servers.x\ncommand = "y"\n', 2),
+    (TOML, "a = 1\na = 2\n", None),
+    (YAML_FORMAT, "extensions:\n  a: [1, 2\nb: c\n", 3),
+    (YAML_FORMAT, "- a\n- b\n", 1),
+]
+
+
+@pytest.mark.parametrize(("fmt", "text", "line"), CORRUPT)
+def test_a_file_that_does_not_parse_is_refused_with_its_line(fmt: Format, text: str, line: int | None) -> None:
+    with pytest.raises(ConfigParseError) as caught:
+        fmt.set_entry(text, ("mcpServers",), "workbench", ENTRY)
+    if line is not None:
+        assert caught.value.line == line
+    with pytest.raises(ConfigParseError):
+        fmt.remove_entry(text, ("mcpServers",), "workbench")
