@@ -16,7 +16,7 @@ from typing import Any
 
 from mcp_workbench import __version__
 from mcp_workbench.cli import keys
-from mcp_workbench.cli.install import command as install_command
+from mcp_workbench.cli.install import parser as install_parser
 from mcp_workbench.settings import ConfigError, load_settings
 
 EXIT_CONFIG = 2
@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         "dev server (repeatable; replaces [web] allow_hosts)",
     )
     keys.add_parser(commands, common=_common)
-    install_command.add_parsers(commands)
+    install_parser.add_parsers(commands)
     return parser
 
 
@@ -116,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:  # bare `mcp-workbench` is what client configs often run: serve stdio
         args = parser.parse_args(["serve"])
     if args.command in ("install", "uninstall"):  # edits client configs; the server's settings are not loaded
+        from mcp_workbench.cli.install import command as install_command
+
         return install_command.run(args)
     try:
         settings = load_settings(args.config, **overrides_from(args))

@@ -39,7 +39,14 @@ def test_the_written_entry_completes_a_handshake_in_both_eras(box: Sandbox, clie
     root = tmp_path / "root"
     root.mkdir()
     run = box.cli(
-        "install", client, "--root", str(root), "--env", f"WORKBENCH_DATA_DIR={tmp_path / 'data'}", *SLOW_MACHINE
+        "install",
+        client,
+        "--root",
+        str(root),
+        "--env",
+        f"WORKBENCH_DATA_DIR={tmp_path / 'data'}",
+        *SLOW_MACHINE,
+        compile_bytecode=True,
     )
     assert run.code == 0, run.out
     assert re.search(r"check \(handshake era\): connected, protocol 2025-11-25, (\d+) tools", run.out), run.out

@@ -16,8 +16,6 @@ from mcp_workbench.cli.install.entries import Shape
 from mcp_workbench.cli.install.formats import JSON, TOML, YAML_FORMAT, Format
 from mcp_workbench.cli.install.paths import Host
 
-SCOPES = ("user", "project")
-
 
 @dataclass(frozen=True)
 class Client:

@@ -14,42 +14,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from mcp_workbench.cli.install import clients, service, verify
-from mcp_workbench.cli.install.entries import Remote, Target, server_launch
+from mcp_workbench.cli.install import bytecode, clients, service
+from mcp_workbench.cli.install.entries import Launch, Remote, Target, server_launch
 from mcp_workbench.cli.install.paths import Host
 
 EXIT_VERIFY_FAILED = 1
 EXIT_REFUSED = 2
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    names = ", ".join(clients.CLIENTS)
-    install = commands.add_parser(
-        "install", help="add this server to an MCP client's config", description=f"CLIENT is one of: {names}."
-    )
-    install.add_argument("client", nargs="?", metavar="CLIENT", choices=[*clients.CLIENTS, None])
-    install.add_argument("--list", action="store_true", help="show every client, its config file and our entry")
-    install.add_argument("--json", action="store_true", help="with --list: JSON for scripts")
-    _shared(install)
-    install.add_argument("--config", type=Path, help="the server's TOML config file (passed as an absolute path)")
-    install.add_argument("--root", action="append", type=Path, default=[], metavar="PATH", help="a --root to pass")
-    install.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="environment for the server")
-    install.add_argument("--url", help="add a remote (streamable HTTP) server at URL instead of a local one")
-    install.add_argument("--header", action="append", default=[], metavar="'Name: value'", help="with --url")
-    install.add_argument("--no-verify", action="store_true", help="skip the handshake check after writing")
-    install.add_argument("--verify-timeout", type=float, default=verify.DEFAULT_TIMEOUT_S, help=argparse.SUPPRESS)
-
-    uninstall = commands.add_parser("uninstall", help="remove this server's entry from an MCP client's config")
-    uninstall.add_argument("client", metavar="CLIENT", choices=list(clients.CLIENTS))
-    _shared(uninstall)
-
-
-def _shared(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scope", choices=clients.SCOPES, default="user", help="user (default) or project (cwd)")
-    parser.add_argument("--name", default=service.DEFAULT_NAME, help="the entry's name (default: workbench)")
-    parser.add_argument("--file", type=Path, help="the client config file to edit, instead of its usual place")
-    parser.add_argument("--dry-run", action="store_true", help="print the change as a diff; write nothing")
 
 
 def _pairs(values: list[str], sep: str, what: str) -> dict[str, str]:
@@ -88,7 +59,10 @@ def run(args: argparse.Namespace, host: Host | None = None, project_dir: Path | 
             return _list(args, host, project_dir)
         if args.client is None:
             raise service.InstallError("name a CLIENT (or use --list): " + ", ".join(clients.CLIENTS))
-        client = clients.get(args.client)
+        try:
+            client = clients.get(args.client)
+        except ValueError as exc:
+            raise service.InstallError(str(exc)) from None
         if args.command == "install":
             plan = service.plan_install(
                 client, args.scope, _target(args), name=args.name, host=host, project_dir=project_dir, file=args.file
@@ -115,12 +89,19 @@ def run(args: argparse.Namespace, host: Host | None = None, project_dir: Path | 
         print(f"{client.title}: '{plan.name}' {verb} {plan.path}")
         if done.backup:
             print(f"backup: {done.backup}")
-    if args.command == "install" and not args.no_verify:
+    if args.command != "install":
+        return 0
+    target = service.written_target(plan)
+    if isinstance(target, Launch) and bytecode.compiles(target) and not args.no_compile:
+        print(f"bytecode: {bytecode.compile_installation(target)}")
+    if not args.no_verify:
         return _verify(plan, args.verify_timeout)
     return 0
 
 
 def _verify(plan: service.Plan, timeout_s: float) -> int:
+    from mcp_workbench.cli.install import verify  # fastmcp's client: loaded only for the check
+
     target = service.written_target(plan)
     if target is None:
         print("check: the written entry cannot be read back")

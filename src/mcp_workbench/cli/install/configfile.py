@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mcp_workbench.cli.install.formats import ConfigParseError
-from mcp_workbench.files.edits import unified_diff
 
 
 def read_text(path: Path) -> str | None:
@@ -69,4 +68,6 @@ def atomic_write(path: Path, text: str) -> None:
 
 
 def diff(before: str | None, after: str, shown: str) -> str:
+    from mcp_workbench.files.edits import unified_diff  # the file tools' diff; loads their package
+
     return unified_diff(before or "", after, shown, max_chars=1_000_000)[0]

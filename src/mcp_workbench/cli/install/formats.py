@@ -16,14 +16,12 @@ from __future__ import annotations
 import copy
 import io
 import re
-from typing import Any, ClassVar, Protocol
-
-import tomlkit
-import tomlkit.exceptions
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from typing import Any, Protocol
 
 from mcp_workbench.cli.install import jsonc
+
+# tomlkit and ruamel.yaml are imported where used: `mcp-workbench serve` builds the same argument
+# parser (and so imports the client table), and must not pay for them at start-up.
 
 
 class ConfigParseError(ValueError):
@@ -123,6 +121,8 @@ _HEADER = re.compile(r"^[ \t]*\[\[?(?P<key>[^\[\]]+)\]\]?[ \t]*(?:#.*)?$")
 
 
 def _header_path(line: str) -> tuple[str, ...] | None:
+    import tomlkit
+
     match = _HEADER.match(line.rstrip("\r\n"))
     if match is None:
         return None
@@ -143,6 +143,9 @@ class TomlFormat:
     name = "TOML"
 
     def load(self, text: str) -> dict[str, Any]:
+        import tomlkit
+        import tomlkit.exceptions
+
         try:
             return _root_mapping(tomlkit.parse(text).unwrap(), self.name)
         except tomlkit.exceptions.ParseError as exc:
@@ -151,6 +154,8 @@ class TomlFormat:
             raise ConfigParseError(str(exc)) from None
 
     def _render(self, container: tuple[str, ...], name: str, entry: dict[str, Any]) -> str:
+        import tomlkit
+
         table = tomlkit.table()
         for key, value in entry.items():
             if isinstance(value, dict):
@@ -189,6 +194,8 @@ class TomlFormat:
         return start, end
 
     def set_entry(self, text: str, container: tuple[str, ...], name: str, entry: dict[str, Any]) -> str:
+        import tomlkit
+
         expected = _expected(self.load(text), container, name, entry)
         newline = "\r\n" if "\r\n" in text else "\n"
         block = self._render(container, name, entry).replace("\n", newline)
@@ -211,6 +218,8 @@ class TomlFormat:
         return new
 
     def remove_entry(self, text: str, container: tuple[str, ...], name: str) -> str:
+        import tomlkit
+
         expected = _expected(self.load(text), container, name, None)
         lines = text.splitlines(keepends=True)
         found = self._block(lines, (*container, name))
@@ -247,9 +256,11 @@ def _plain(node: Any) -> Any:
 
 class YamlFormat:
     name = "YAML"
-    _yaml: ClassVar[YAML] = YAML()
 
     def _parse(self, text: str) -> Any:
+        from ruamel.yaml import YAML
+        from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
         try:
             return YAML().load(text)
         except MarkedYAMLError as exc:
@@ -266,6 +277,8 @@ class YamlFormat:
 
     @staticmethod
     def _dump(data: Any, indent: str) -> str:
+        from ruamel.yaml import YAML
+
         buf = io.StringIO()
         YAML().dump(data, buf)
         return "".join(indent + line if line.strip() else line for line in buf.getvalue().splitlines(keepends=True))
@@ -340,6 +353,8 @@ class YamlFormat:
         return before + self._dump({name: entry}, indent).replace("\n", newline) + "".join(lines[end:])
 
     def _round_trip(self, text: str, container: tuple[str, ...], name: str, entry: dict[str, Any] | None) -> str:
+        from ruamel.yaml import YAML
+
         yaml = YAML()
         root = yaml.load(text) or {}
         node = root

@@ -17,9 +17,8 @@ from mcp_workbench.cli.install import clients, configfile
 from mcp_workbench.cli.install.clients import Client
 from mcp_workbench.cli.install.entries import Launch, Remote, Target, this_installation
 from mcp_workbench.cli.install.formats import ConfigParseError, read_entry
+from mcp_workbench.cli.install.parser import DEFAULT_NAME
 from mcp_workbench.cli.install.paths import Host
-
-DEFAULT_NAME = "workbench"
 
 
 class InstallError(Exception):

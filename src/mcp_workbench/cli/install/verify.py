@@ -17,9 +17,9 @@ from fastmcp import Client
 from fastmcp.client.transports import StdioTransport, StreamableHttpTransport
 
 from mcp_workbench.cli.install.entries import Launch, Remote, Target
+from mcp_workbench.cli.install.parser import VERIFY_TIMEOUT_S as DEFAULT_TIMEOUT_S
 
 ERAS = ("legacy", "auto")
-DEFAULT_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
