@@ -49,3 +49,31 @@ def test_install_leaves_the_installation_compiled() -> None:
     for module in (fastmcp.server.server, mcp_workbench.server):
         assert Path(importlib.util.cache_from_source(module.__file__)).is_file()
     assert compile_installation(launch) == "already compiled"  # a re-run does no work
+
+
+class TestWhichLauncher:
+    def test_a_venv_or_tool_install_is_started_by_its_own_interpreter(self) -> None:
+        launch = this_installation(
+            "/home/me/.local/share/uv/tools/mcp-workbench/bin/python",
+            "/home/me/.local/share/uv/tools/mcp-workbench",
+            {},
+        )
+        assert launch.command == "/home/me/.local/share/uv/tools/mcp-workbench/bin/python"
+        assert launch.args == ("-m", "mcp_workbench") and launch.env == {}
+
+    @pytest.mark.parametrize("prefix_in", ["archive", "UV_CACHE_DIR"])
+    def test_a_throwaway_uvx_environment_is_replaced_by_uvx_with_this_version_pinned(
+        self, tmp_path: Path, prefix_in: str
+    ) -> None:
+        from mcp_workbench import __version__
+
+        (tmp_path / "bin").mkdir()
+        for name in ("uv", "uvx"):
+            (tmp_path / "bin" / name).touch()
+        cache = tmp_path / "cache"
+        prefix = cache / ("archive-v0/AbC" if prefix_in == "archive" else "builds-v0/x")
+        environ = {"UV": str(tmp_path / "bin" / "uv"), "UV_CACHE_DIR": str(cache)}
+        launch = this_installation(str(prefix / "bin" / "python"), str(prefix), environ)
+        assert launch.command == str(tmp_path / "bin" / "uvx")
+        assert launch.args == (f"mcp-workbench@{__version__}",)
+        assert launch.env == {"UV_COMPILE_BYTECODE": "1"}

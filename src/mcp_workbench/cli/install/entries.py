@@ -8,7 +8,9 @@ and the post-install check starts *the written entry*, not what we meant to writ
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,10 +36,33 @@ class Remote:
 Target = Launch | Remote
 
 
-def this_installation() -> Launch:
-    """The interpreter running now, by absolute path (not resolved: a venv's python is a link
-    into the base interpreter, and resolving it would leave the venv behind)."""
-    return Launch(os.path.abspath(sys.executable), ("-m", "mcp_workbench"))
+def _in_uv_cache(prefix: str, environ: Mapping[str, str]) -> bool:
+    """uvx runs tools from environments in uv's cache (``…/archive-v0/<hash>``), which ``uv cache
+    clean`` deletes; an entry must not point into one."""
+    if any(part.startswith("archive-v") for part in Path(prefix).parts):
+        return True
+    cache = environ.get("UV_CACHE_DIR", "").strip()
+    return bool(cache) and Path(prefix).is_relative_to(cache)
+
+
+def this_installation(
+    executable: str | None = None, prefix: str | None = None, environ: Mapping[str, str] | None = None
+) -> Launch:
+    """What starts this installation again: the interpreter running now, by absolute path (not
+    resolved: a venv's python is a link into the base interpreter, and resolving it would leave
+    the venv behind). When that interpreter is a throwaway uvx environment, uvx itself (by
+    absolute path) with this version pinned, compiling bytecode on its first install."""
+    executable = executable or sys.executable
+    prefix = prefix or sys.prefix
+    environ = os.environ if environ is None else environ
+    if _in_uv_cache(prefix, environ):
+        uv = environ.get("UV", "")
+        uvx = str(Path(uv).with_name("uvx")) if uv else (shutil.which("uvx") or "")
+        if uvx and Path(uvx).exists():
+            from mcp_workbench import __version__
+
+            return Launch(os.path.abspath(uvx), (f"mcp-workbench@{__version__}",), {"UV_COMPILE_BYTECODE": "1"})
+    return Launch(os.path.abspath(executable), ("-m", "mcp_workbench"))
 
 
 def server_launch(
@@ -49,7 +74,7 @@ def server_launch(
         args += ["--config", str(config.expanduser().absolute())]
     for root in roots:
         args += ["--root", str(root.expanduser().absolute())]
-    return Launch(base.command, tuple(args), {"PYTHONUTF8": "1", **env})
+    return Launch(base.command, tuple(args), {**base.env, "PYTHONUTF8": "1", **env})
 
 
 # --- shapes -----------------------------------------------------------------------------------
