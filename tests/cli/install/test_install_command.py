@@ -325,3 +325,24 @@ class TestList:
             assert any(line.startswith(client.id) and str(client.path(box.host, "user", box.project)) in line
                        for line in out.splitlines())  # fmt: skip
         assert "no official Linux app" in out
+
+
+class TestContainerOfTheWrongKind:
+    CASES: ClassVar[dict[str, tuple[str, str, str]]] = {
+        "cursor": (".cursor/mcp.json", '{"mcpServers": ["a", "b"]}\n', "'mcpServers' is a list"),
+        "zed": (".config/zed/settings.json", '// z\n{"context_servers": "none"}\n', "'context_servers' is a string"),
+        "codex": (".codex/config.toml", "mcp_servers = 3\n", "'mcp_servers' is a number"),
+        "goose": (".config/goose/config.yaml", "extensions:\n- a\n- b\n", "'extensions' is a list"),
+    }
+
+    @pytest.mark.parametrize("client", sorted(CASES))
+    @pytest.mark.parametrize("command", ["install", "uninstall"])
+    def test_is_refused_with_the_path_and_nothing_is_written(self, box: Sandbox, client: str, command: str) -> None:
+        rel, text, message = self.CASES[client]
+        path = box.home / rel
+        path.parent.mkdir(parents=True)
+        path.write_text(text, encoding="utf-8")
+        before = box.files()
+        run = box.cli(command, client, *(["--no-verify"] if command == "install" else []))
+        assert run.code == 2 and str(path) in run.out and message in run.out, run.out
+        assert box.files() == before

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from mcp_workbench.cli.install import clients, configfile
 from mcp_workbench.cli.install.clients import Client
 from mcp_workbench.cli.install.entries import Launch, Remote, Target, this_installation
-from mcp_workbench.cli.install.formats import ConfigParseError, read_entry
+from mcp_workbench.cli.install.formats import ConfigParseError, EditCheckFailed, read_entry
 from mcp_workbench.cli.install.parser import DEFAULT_NAME
 from mcp_workbench.cli.install.paths import Host
 
@@ -80,13 +80,44 @@ def build_entry(client: Client, scope: str, target: Target, name: str) -> dict[s
     return shape.stdio(target, name)
 
 
+def _container_problem(client: Client, scope: str, text: str, path: Path) -> str | None:
+    node: Any = client.fmt.load(text)
+    walked: list[str] = []
+    for key in client.container_for(scope):
+        walked.append(key)
+        if not isinstance(node, dict) or key not in node or node[key] is None:
+            return None
+        node = node[key]
+        if not isinstance(node, dict):
+            kinds = {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+            kind = kinds.get(type(node), type(node).__name__)
+            where = ".".join(walked)
+            return f"{path}: '{where}' is {kind}, not a table of servers; fix it and run again. Nothing was written."
+    return None
+
+
+def _edit(client: Client, scope: str, path: Path, before: str, *, name: str, entry: dict[str, Any] | None) -> str:
+    problem = _container_problem(client, scope, before, path)
+    if problem:
+        raise InstallError(problem)
+    container = client.container_for(scope)
+    try:
+        if entry is None:
+            return client.fmt.remove_entry(before, container, name)
+        return client.fmt.set_entry(before, container, name, entry)
+    except ConfigParseError as exc:
+        raise InstallError(f"{path}:{exc.line}: {exc.message}. Nothing was written.") from None
+    except EditCheckFailed as exc:
+        raise InstallError(f"{path}: {exc} (a bug in mcp-workbench: please report it)") from None
+
+
 def plan_install(
     client: Client, scope: str, target: Target, *, name: str, host: Host, project_dir: Path, file: Path | None = None
 ) -> Plan:
     path = resolve_path(client, scope, host, project_dir, file)
     entry = build_entry(client, scope, target, name)
     before = _read(client, path)
-    after = client.fmt.set_entry(before or "", client.container_for(scope), name, entry)
+    after = _edit(client, scope, path, before or "", name=name, entry=entry)
     if before is not None and read_entry(client.fmt, before, client.container_for(scope), name) == entry:
         after = before  # already there, exactly: not even whitespace changes
     return Plan(client, scope, path, name, before, after, entry)
@@ -99,7 +130,7 @@ def plan_uninstall(
     before = _read(client, path)
     if before is None:
         return Plan(client, scope, path, name, None, "", None)
-    after = client.fmt.remove_entry(before, client.container_for(scope), name)
+    after = _edit(client, scope, path, before, name=name, entry=None)
     return Plan(client, scope, path, name, before, after, None)
 
 
