@@ -346,3 +346,26 @@ class TestContainerOfTheWrongKind:
         run = box.cli(command, client, *(["--no-verify"] if command == "install" else []))
         assert run.code == 2 and str(path) in run.out and message in run.out, run.out
         assert box.files() == before
+
+
+class TestWhereItWrites:
+    def test_file_edits_the_given_file_instead(self, box: Sandbox, tmp_path: Path) -> None:
+        target = tmp_path / "elsewhere" / "my-cursor.json"
+        assert box.cli("install", "cursor", "--file", str(target), "--no-verify").code == 0
+        assert json.loads(target.read_text())["mcpServers"]["workbench"]["args"][:3] == ["-m", "mcp_workbench", "serve"]
+        assert list(box.home.iterdir()) == []
+        assert box.cli("uninstall", "cursor", "--file", str(target)).code == 0
+        assert json.loads(target.read_text()) == {"mcpServers": {}}
+
+    def test_a_symlinked_config_stays_a_symlink_and_its_target_is_updated(self, box: Sandbox, tmp_path: Path) -> None:
+        dotfiles = tmp_path / "dotfiles" / "gemini.json"
+        dotfiles.parent.mkdir()
+        dotfiles.write_text('{"theme": "x"}\n')
+        link = box.home / ".gemini" / "settings.json"
+        link.parent.mkdir()
+        link.symlink_to(dotfiles)
+        assert box.cli("install", "gemini-cli", "--no-verify").code == 0
+        assert link.is_symlink() and link.resolve() == dotfiles
+        assert "workbench" in json.loads(dotfiles.read_text())["mcpServers"]
+        assert [p.name for p in link.parent.iterdir()] == ["settings.json"]
+        assert len(list(dotfiles.parent.glob("gemini.json.*.bak"))) == 1

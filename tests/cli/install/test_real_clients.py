@@ -40,7 +40,12 @@ class Host:
 
 
 HOSTS = {
-    "claude-code": Host("claude-code", "@anthropic-ai/claude-code", "claude"),
+    "claude-code": Host(
+        "claude-code",
+        "@anthropic-ai/claude-code",
+        "claude",
+        (("DISABLE_AUTOUPDATER", "1"), ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")),
+    ),
     "gemini-cli": Host("gemini-cli", "@google/gemini-cli", "gemini"),
     "qwen-code": Host("qwen-code", "@qwen-code/qwen-code", "qwen"),
     "opencode": Host("opencode", "opencode-ai", "opencode"),

@@ -143,8 +143,10 @@ class Applied:
 def apply(plan: Plan) -> Applied:
     if not plan.changes or (plan.before is None and plan.entry is None):
         return Applied(False, None)
-    saved = configfile.backup(plan.path) if plan.before is not None else None
-    configfile.atomic_write(plan.path, plan.after)
+    # A config kept in a dotfiles repository is often a symlink: write through it, keeping the link.
+    path = plan.path.resolve() if plan.path.is_symlink() else plan.path
+    saved = configfile.backup(path) if plan.before is not None else None
+    configfile.atomic_write(path, plan.after)
     return Applied(True, saved)
 
 
