@@ -369,3 +369,17 @@ class TestWhereItWrites:
         assert "workbench" in json.loads(dotfiles.read_text())["mcpServers"]
         assert [p.name for p in link.parent.iterdir()] == ["settings.json"]
         assert len(list(dotfiles.parent.glob("gemini.json.*.bak"))) == 1
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_write_that_fails_is_reported_and_changes_nothing(box: Sandbox, tmp_path: Path, existing: bool) -> None:
+    # a 250-character name is a valid file, but its temporary sibling's and backup's names are too long
+    path = tmp_path / "cfg" / ("c" * 245 + ".json")
+    path.parent.mkdir()
+    if existing:
+        path.write_text("{}\n")
+    run = box.cli("install", "cursor", "--file", str(path), "--no-verify")
+    assert run.code == 2 and f"cannot write {path}" in run.out and "Nothing was changed" in run.out
+    assert [p.name for p in path.parent.iterdir()] == ([path.name] if existing else [])
+    if existing:
+        assert path.read_text() == "{}\n"

@@ -80,7 +80,11 @@ def run(args: argparse.Namespace, host: Host | None = None, project_dir: Path | 
     if args.dry_run:
         print(plan.diff() if plan.changes else f"{plan.path}: no change needed", end="" if plan.changes else "\n")
         return 0
-    done = service.apply(plan)
+    try:
+        done = service.apply(plan)
+    except OSError as exc:  # the old file is untouched: the replace is the last step
+        print(f"mcp-workbench: cannot write {plan.path}: {exc.strerror or exc}. Nothing was changed.")
+        return EXIT_REFUSED
     verb = "installed in" if args.command == "install" else "removed from"
     if not done.written:
         present = "already there, unchanged" if args.command == "install" else "not there"
