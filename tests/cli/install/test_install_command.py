@@ -383,3 +383,24 @@ def test_a_write_that_fails_is_reported_and_changes_nothing(box: Sandbox, tmp_pa
     assert [p.name for p in path.parent.iterdir()] == ([path.name] if existing else [])
     if existing:
         assert path.read_text() == "{}\n"
+
+
+def test_a_file_changed_between_reading_and_writing_is_not_overwritten(box: Sandbox) -> None:
+    from mcp_workbench.cli.install import service
+    from mcp_workbench.cli.install.entries import server_launch as launch_of
+
+    path = box.home / ".claude.json"
+    path.write_text('{"numStartups": 1}\n')
+    plan = service.plan_install(
+        clients.CLIENTS["claude-code"],
+        "user",
+        launch_of(roots=[], config=None, env={}),
+        name="workbench",
+        host=box.host,
+        project_dir=box.project,
+    )
+    path.write_text('{"numStartups": 2}\n')  # the client saved its state meanwhile
+    with pytest.raises(service.InstallError, match="changed while it was being edited"):
+        service.apply(plan)
+    assert path.read_text() == '{"numStartups": 2}\n'
+    assert list(box.home.iterdir()) == [path]

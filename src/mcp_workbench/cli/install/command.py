@@ -85,6 +85,9 @@ def run(args: argparse.Namespace, host: Host | None = None, project_dir: Path | 
     except OSError as exc:  # the old file is untouched: the replace is the last step
         print(f"mcp-workbench: cannot write {plan.path}: {exc.strerror or exc}. Nothing was changed.")
         return EXIT_REFUSED
+    except service.InstallError as exc:
+        print(f"mcp-workbench: {exc}")
+        return EXIT_REFUSED
     verb = "installed in" if args.command == "install" else "removed from"
     if not done.written:
         present = "already there, unchanged" if args.command == "install" else "not there"

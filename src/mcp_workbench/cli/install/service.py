@@ -145,6 +145,10 @@ def apply(plan: Plan) -> Applied:
         return Applied(False, None)
     # A config kept in a dotfiles repository is often a symlink: write through it, keeping the link.
     path = plan.path.resolve() if plan.path.is_symlink() else plan.path
+    # Clients rewrite their own files (Claude Code keeps its state in ~/.claude.json): if the file
+    # changed since it was read, writing our text would lose that change.
+    if configfile.read_text(path) != plan.before:
+        raise InstallError(f"{plan.path} changed while it was being edited (is the client running?); run again")
     saved = configfile.backup(path) if plan.before is not None else None
     configfile.atomic_write(path, plan.after)
     return Applied(True, saved)
