@@ -195,3 +195,58 @@ def test_a_file_that_does_not_parse_is_refused_with_its_line(fmt: Format, text: 
         assert caught.value.line == line
     with pytest.raises(ConfigParseError):
         fmt.remove_entry(text, ("mcpServers",), "workbench")
+
+
+# --- generated JSONC files ----------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.text(max_size=12))
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+    max_leaves=8,
+)
+_names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=10).filter(
+    lambda n: n != "workbench"
+)
+
+
+@st.composite
+def jsonc_documents(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    """A settings file as people and tools write them: any indentation, comments between and
+    after lines, trailing commas, CRLF or LF; with at least one other server in mcpServers."""
+    servers = draw(st.dictionaries(_names, _values, min_size=1, max_size=4))
+    data = draw(st.dictionaries(_names.filter(lambda n: n != "mcpServers"), _values, max_size=3))
+    data["mcpServers"] = servers
+    import json
+
+    lines = json.dumps(data, indent=draw(st.sampled_from([1, 2, 4, "\t"])), ensure_ascii=draw(st.booleans())).split(
+        "\n"
+    )
+    out: list[str] = []
+    for i, original in enumerate(lines):
+        line = original
+        following = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        if draw(st.integers(0, 4)) == 0 and following[:1] in {"}", "]"} and line.rstrip()[-1:] not in {"{", "[", ","}:
+            line += ","  # a trailing comma (JSONC)
+        if draw(st.integers(0, 4)) == 0:
+            line += draw(st.sampled_from([" // note", " /* c */", '  // {"not": "json"}']))
+        out.append(line)
+        if i < len(lines) - 1 and draw(st.integers(0, 5)) == 0:
+            out.append(draw(st.sampled_from(["  // a comment line", "/* a block\n   over lines */", ""])))
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    text = newline.join(part.replace("\n", newline) for part in out)
+    return text + draw(st.sampled_from(["", newline])), data
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(jsonc_documents())
+def test_generated_jsonc_files_get_our_entry_and_give_back_every_byte(doc: tuple[str, dict[str, Any]]) -> None:
+    text, data = doc
+    assert JSON.load(text) == data
+    new = JSON.set_entry(text, ("mcpServers",), "workbench", ENTRY)
+    assert JSON.load(new) == {**data, "mcpServers": {**data["mcpServers"], "workbench": ENTRY}}
+    assert JSON.set_entry(new, ("mcpServers",), "workbench", ENTRY) == new
+    assert JSON.remove_entry(new, ("mcpServers",), "workbench") == text
