@@ -55,6 +55,9 @@ model = "o4-mini"
     "empty": "",
     "no trailing newline": 'model = "o3"',
     "windows newlines": 'model = "o3"\r\n\r\n[mcp_servers.other]\r\ncommand = "x"\r\n',
+    "servers as one inline table": 'model = "x"\nmcp_servers = { other = { command = "y" } }\n',
+    "servers as dotted keys": 'mcp_servers.other.command = "y"  # dotted\n',
+    "a [mcp_servers] table, then other tables": '[mcp_servers]\nother = { command = "y" }\n\n[x]\na = 1\n',
 }
 
 YAML_FILES = {
@@ -250,3 +253,53 @@ def test_generated_jsonc_files_get_our_entry_and_give_back_every_byte(doc: tuple
     assert JSON.load(new) == {**data, "mcpServers": {**data["mcpServers"], "workbench": ENTRY}}
     assert JSON.set_entry(new, ("mcpServers",), "workbench", ENTRY) == new
     assert JSON.remove_entry(new, ("mcpServers",), "workbench") == text
+
+
+_yaml_keys = st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8)
+_yaml_scalars = st.one_of(
+    st.booleans(), st.integers(-1000, 1000), st.text("abcdefghij XYZ-:#'\"", min_size=1, max_size=10)
+)
+_yaml_values = st.recursive(
+    _yaml_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, min_size=1, max_size=3), st.dictionaries(_yaml_keys, inner, min_size=1, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@st.composite
+def goose_documents(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    """A Goose config as its users leave it: any indentation of mappings and lists, comment lines
+    and end-of-line comments, other extensions and settings around ours."""
+    import io
+
+    from ruamel.yaml import YAML
+
+    extensions = draw(
+        st.dictionaries(_yaml_keys.filter(lambda k: k != "workbench"), _yaml_values, min_size=1, max_size=3)
+    )
+    data = draw(st.dictionaries(_yaml_keys.filter(lambda k: k != "extensions"), _yaml_values, max_size=3))
+    data["extensions"] = extensions
+    yaml = YAML()
+    mapping = draw(st.sampled_from([2, 4]))
+    offset = draw(st.sampled_from([0, 2]))
+    yaml.indent(mapping=mapping, sequence=offset + 2, offset=offset)
+    buf = io.StringIO()
+    yaml.dump(data, buf)
+    out: list[str] = []
+    for line in buf.getvalue().splitlines():
+        out.append(line + (" # note" if draw(st.integers(0, 4)) == 0 else ""))
+        if draw(st.integers(0, 5)) == 0:
+            out.append(draw(st.sampled_from(["# a comment line", "", "    # indented comment"])))
+    return "\n".join(out) + "\n", data
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(goose_documents())
+def test_generated_goose_files_get_our_entry_and_give_back_every_byte(doc: tuple[str, dict[str, Any]]) -> None:
+    text, data = doc
+    assert YAML_FORMAT.load(text) == data
+    new = YAML_FORMAT.set_entry(text, ("extensions",), "workbench", ENTRY)
+    assert YAML_FORMAT.load(new) == {**data, "extensions": {**data["extensions"], "workbench": ENTRY}}
+    assert YAML_FORMAT.remove_entry(new, ("extensions",), "workbench") == text

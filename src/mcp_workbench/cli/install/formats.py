@@ -107,10 +107,19 @@ def _check(ok: bool) -> None:
         raise EditCheckFailed("the edited config does not hold the intended data; nothing was written")
 
 
-def _pruned(data: dict[str, Any], container: tuple[str, ...]) -> dict[str, Any]:
+def _loaded(fmt: Format, text: str) -> dict[str, Any] | None:
+    """``text`` parsed, or None: a text edit that does not parse misjudged the layout, and the
+    format library's round trip makes the edit instead."""
+    try:
+        return fmt.load(text)
+    except ConfigParseError:
+        return None
+
+
+def _pruned(data: dict[str, Any] | None, container: tuple[str, ...]) -> dict[str, Any] | None:
     """``data`` without an empty container: after a removal, whether an emptied container stays
     (JSON, YAML) or vanishes (a TOML super-table) is the format's business."""
-    if container and data.get(container[0]) in ({}, None):
+    if data is not None and container and data.get(container[0]) in ({}, None):
         return {k: v for k, v in data.items() if k != container[0]}
     return data
 
@@ -195,6 +204,7 @@ class TomlFormat:
 
     def set_entry(self, text: str, container: tuple[str, ...], name: str, entry: dict[str, Any]) -> str:
         import tomlkit
+        import tomlkit.items
 
         expected = _expected(self.load(text), container, name, entry)
         newline = "\r\n" if "\r\n" in text else "\n"
@@ -206,13 +216,18 @@ class TomlFormat:
         else:
             sep = "" if not text.strip() else (newline if text.endswith(("\n", "\r")) else newline * 2)
             new = text + sep + block
-        if self.load(new) == expected:
+        if _loaded(self, new) == expected:
             return new
         doc = tomlkit.parse(text)  # the container is inline or dotted: let tomlkit place it
         node: Any = doc
         for key in container:
             node = node.setdefault(key, tomlkit.table(is_super_table=True))
-        node[name] = tomlkit.parse(self._render((), name, entry))[name]
+        if isinstance(node, tomlkit.items.InlineTable):  # `mcp_servers = { ... }`: stay inline
+            inline = tomlkit.inline_table()
+            inline.update(entry)
+            node[name] = inline
+        else:
+            node[name] = tomlkit.parse(self._render((), name, entry))[name]
         new = tomlkit.dumps(doc)
         _check(self.load(new) == expected)
         return new
@@ -228,7 +243,7 @@ class TomlFormat:
             if end == len(lines) and start > 0 and lines[start - 1].strip() == "":
                 start -= 1  # the blank line set before an appended table
             new = "".join(lines[:start]) + "".join(lines[end:])
-            if _pruned(self.load(new), container) == _pruned(expected, container):
+            if _pruned(_loaded(self, new), container) == _pruned(expected, container):
                 return new
         doc = tomlkit.parse(text)
         node: Any = doc
@@ -285,16 +300,20 @@ class YamlFormat:
 
     @staticmethod
     def _block_end(lines: list[str], start: int, column: int) -> int:
-        """End (exclusive) of the block that starts at line ``start`` with its key at ``column``."""
+        """End (exclusive) of the block that starts at line ``start`` with its key at ``column``:
+        up to the next content line indented at most as far (a ``- `` item at the key's own column
+        still belongs to it: an indentless list), without the blank and comment lines before it."""
         end = start + 1
+        last_content = start
         while end < len(lines):
-            line = lines[end]
-            if line.strip() and len(line) - len(line.lstrip(" ")) <= column:
-                break
+            stripped = lines[end].strip()
+            if stripped and not stripped.startswith("#"):
+                indent = len(lines[end]) - len(lines[end].lstrip(" "))
+                if indent < column or (indent == column and not stripped.startswith("- ") and stripped != "-"):
+                    break
+                last_content = end
             end += 1
-        while end > start + 1 and lines[end - 1].strip() == "":
-            end -= 1
-        return end
+        return last_content + 1
 
     def _splice(self, text: str, container: tuple[str, ...], name: str, entry: dict[str, Any] | None) -> str | None:
         """The text edit, or None when the layout needs the round trip."""
@@ -381,7 +400,7 @@ class YamlFormat:
     def _edit(self, text: str, container: tuple[str, ...], name: str, entry: dict[str, Any] | None) -> str:
         expected = _expected(self.load(text), container, name, entry)
         new = self._splice(text, container, name, entry)
-        if new is not None and _pruned(self.load(new), container) == _pruned(expected, container):
+        if new is not None and _pruned(_loaded(self, new), container) == _pruned(expected, container):
             return new
         new = self._round_trip(text, container, name, entry)
         _check(_pruned(self.load(new), container) == _pruned(expected, container))
