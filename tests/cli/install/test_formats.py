@@ -303,3 +303,60 @@ def test_generated_goose_files_get_our_entry_and_give_back_every_byte(doc: tuple
     new = YAML_FORMAT.set_entry(text, ("extensions",), "workbench", ENTRY)
     assert YAML_FORMAT.load(new) == {**data, "extensions": {**data["extensions"], "workbench": ENTRY}}
     assert YAML_FORMAT.remove_entry(new, ("extensions",), "workbench") == text
+
+
+_toml_scalars = st.one_of(st.booleans(), st.integers(-1000, 1000), st.text("abc XYZ#[]=\"'", max_size=8))
+_toml_values = st.one_of(_toml_scalars, st.lists(st.integers(0, 9), max_size=3))
+
+
+@st.composite
+def codex_documents(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    """A Codex config: top-level settings, [mcp_servers.*] tables and other tables in any order,
+    with comment lines, end-of-line comments and blank lines."""
+    import tomlkit
+
+    top = draw(
+        st.dictionaries(_yaml_keys.filter(lambda k: k not in {"mcp_servers", "profiles"}), _toml_scalars, max_size=3)
+    )
+    servers = draw(
+        st.dictionaries(
+            _yaml_keys.filter(lambda k: k != "workbench"),
+            st.dictionaries(_yaml_keys, _toml_values, min_size=1, max_size=3),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    profiles = draw(
+        st.dictionaries(_yaml_keys, st.dictionaries(_yaml_keys, _toml_scalars, min_size=1, max_size=2), max_size=2)
+    )
+    doc = tomlkit.document()
+    for key, value in top.items():
+        doc[key] = value
+    tables: list[tuple[str, str, dict[str, Any]]] = [("mcp_servers", k, v) for k, v in servers.items()]
+    tables += [("profiles", k, v) for k, v in profiles.items()]
+    order = draw(st.permutations(tables))
+    text = tomlkit.dumps(doc)
+    for group, key, values in order:
+        block = tomlkit.document()
+        block[group] = tomlkit.table(is_super_table=True)
+        block[group][key] = values
+        text += ("\n" if text else "") + tomlkit.dumps(block)
+    out: list[str] = []
+    for line in text.splitlines():
+        out.append(line + (" # note" if line.strip() and draw(st.integers(0, 4)) == 0 else ""))
+        if draw(st.integers(0, 5)) == 0:
+            out.append(draw(st.sampled_from(["# a comment line", "", "  # [mcp_servers.fake] in a comment"])))
+    text = "\n".join(out) + "\n"
+    data = {**top, "mcp_servers": servers, **({"profiles": profiles} if profiles else {})}
+    return text, data
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(codex_documents())
+def test_generated_codex_files_get_our_entry_and_give_back_every_byte(doc: tuple[str, dict[str, Any]]) -> None:
+    text, data = doc
+    assert TOML.load(text) == data
+    new = TOML.set_entry(text, ("mcp_servers",), "workbench", ENTRY)
+    assert TOML.load(new) == {**data, "mcp_servers": {**data["mcp_servers"], "workbench": ENTRY}}
+    assert TOML.set_entry(new, ("mcp_servers",), "workbench", ENTRY) == new
+    assert TOML.remove_entry(new, ("mcp_servers",), "workbench") == text
