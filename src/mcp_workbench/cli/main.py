@@ -16,6 +16,7 @@ from typing import Any
 
 from mcp_workbench import __version__
 from mcp_workbench.cli import keys
+from mcp_workbench.cli.install import parser as install_parser
 from mcp_workbench.settings import ConfigError, load_settings
 
 EXIT_CONFIG = 2
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         "dev server (repeatable; replaces [web] allow_hosts)",
     )
     keys.add_parser(commands, common=_common)
+    install_parser.add_parsers(commands)
     return parser
 
 
@@ -113,6 +115,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:  # bare `mcp-workbench` is what client configs often run: serve stdio
         args = parser.parse_args(["serve"])
+    if args.command in ("install", "uninstall"):  # edits client configs; the server's settings are not loaded
+        from mcp_workbench.cli.install import command as install_command
+
+        return install_command.run(args)
     try:
         settings = load_settings(args.config, **overrides_from(args))
     except ConfigError as exc:
