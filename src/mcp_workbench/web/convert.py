@@ -33,8 +33,9 @@ ACCEPT: dict[str, str] = {
 def convert(body: bytes, content_type: ContentType, fmt: Format, *, url: str, truncated: bool) -> str:
     """The whole document in format ``fmt`` (CPU-bound: run it in a worker thread)."""
     if not is_text(content_type, body):
+        declared = f" (declared {content_type.mime})" if content_type.mime else ""
         raise InvalidInput(
-            f"{url} is {content_type.mime or 'binary data'}, not text; web_fetch reads HTML, text and JSON",
+            f"{url} is binary data{declared}, not text; web_fetch reads HTML, text and JSON",
             recovery_steps=["Fetch an HTML, text or JSON page instead; images, PDFs and archives cannot be read here."],
             details={"url": url, "content_type": content_type.raw},
         )
