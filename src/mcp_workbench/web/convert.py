@@ -7,8 +7,11 @@
 - ``raw``: the body as received, decoded with its charset.
 - ``json``: the body parsed as JSON and pretty-printed; anything else is refused.
 
-trafilatura is imported on first use, in a worker thread, so server start-up does not pay
-for it and a large page does not stall the event loop.
+Extracting the main content of HTML can take time far beyond the page's size (a hostile page
+of one element with tens of thousands of attributes takes minutes), and lxml cannot be
+interrupted: :func:`extract_job` therefore runs in a worker process the service kills at its
+budget (:mod:`mcp_workbench.platform.isolation`), where trafilatura is imported once. The
+other conversions are linear in a body already capped at ``max_bytes`` and run in a thread.
 """
 
 from __future__ import annotations
@@ -52,6 +55,30 @@ def convert(body: bytes, content_type: ContentType, fmt: Format, *, url: str, tr
         except InvalidInput:
             return text
     return text
+
+
+@dataclass(frozen=True)
+class ConvertJob:
+    """One body to convert, as sent to an extraction worker."""
+
+    body: bytes
+    content_type: ContentType
+    fmt: Format
+    url: str
+    truncated: bool
+
+    def run(self) -> str:
+        return convert(self.body, self.content_type, self.fmt, url=self.url, truncated=self.truncated)
+
+
+def extracts_html(body: bytes, content_type: ContentType, fmt: Format) -> bool:
+    """Whether converting ``body`` means main-content extraction, the work that needs a worker process."""
+    return fmt in ("markdown", "text") and looks_like_html(content_type, body)
+
+
+def extract_job(job: ConvertJob, _emit: object) -> str:
+    """An extraction worker's work: the whole conversion of one body."""
+    return job.run()
 
 
 def pretty_json(text: str, content_type: ContentType, *, url: str) -> str:
