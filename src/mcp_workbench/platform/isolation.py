@@ -21,6 +21,7 @@ holds when it starts) turns a job that would take the machine's memory into TOO_
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import multiprocessing
@@ -218,6 +219,7 @@ def _worker_main(connection: Connection, memory_bytes: int | None) -> None:
     # Ignore SIGINT: a Ctrl-C in the terminal reaches the whole process group; the server decides.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _limit_memory(memory_bytes)
+    gc.freeze()  # what the worker inherited lives as long as it does: keep it out of every collection
     while True:
         try:
             work, job, cpu_s = connection.recv()
