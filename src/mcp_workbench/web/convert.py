@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from mcp_workbench.platform.errors import InvalidInput
 from mcp_workbench.web.decoding import ContentType, decode_text, is_text, looks_like_html
@@ -110,6 +110,7 @@ def html_to(html: str, fmt: Format, *, url: str) -> str:
     tree = trafilatura.load_html(html)
     if tree is None:
         return ""
+    absolute_links(tree, url)
     title = " ".join((tree.findtext(".//title") or "").split())
     markdown = fmt == "markdown"
     extracted = trafilatura.extract(
@@ -131,6 +132,32 @@ def html_to(html: str, fmt: Format, *, url: str) -> str:
     if title and not extracted.startswith(("# ", title)):
         extracted = f"# {title}\n\n{extracted}" if markdown else f"{title}\n\n{extracted}"
     return extracted
+
+
+def absolute_links(tree: Any, url: str) -> None:
+    """Make every link of ``tree`` absolute, resolved against ``<base href>`` and the page's own URL.
+
+    trafilatura resolves relative links against the site's root, not the page: on
+    ``/docs/guide/page.html`` it would turn ``configure.html`` into ``/configure.html`` and drop the
+    path of ``#section``. Links made absolute first are left as they are. A link that cannot be
+    resolved (a malformed URL) is dropped rather than shown wrong.
+    """
+    from urllib.parse import urljoin, urlsplit
+
+    base = url
+    hrefs = tree.xpath("//base[@href]/@href")
+    if hrefs:  # the first one counts, itself relative to the page (lxml would take the last, unresolved)
+        try:
+            candidate = urljoin(url, str(hrefs[0]).strip())
+        except ValueError:
+            candidate = url
+        base = candidate if urlsplit(candidate).scheme in ("http", "https") else url
+    for element in tree.xpath("//base"):  # applied here; lxml would apply it again while rewriting
+        element.drop_tree()
+    try:
+        tree.make_links_absolute(base, resolve_base_href=False, handle_failures="discard")
+    except (ValueError, TypeError):  # a page URL lxml cannot join against: leave the links alone
+        return
 
 
 @dataclass(frozen=True)
