@@ -39,6 +39,7 @@ ORDINARY = (
     "which is all an extractor needs to find it.</p></article></body></html>"
 )
 BUSY_TICKS = 5  # CPU time (clock ticks) that shows a worker is extracting
+EXTRACTING_TICKS = 300  # more CPU than starting a worker and importing the extractor takes
 
 
 def _table() -> dict[int, tuple[int, str, int]]:
@@ -82,6 +83,36 @@ async def extraction_started(root: int) -> set[int]:
 
     await wait_until(busy, "a worker is extracting the hostile page")
     return seen
+
+
+def server_tree(root: int) -> dict[int, int]:
+    """``root`` and every process below it: pid → CPU ticks used."""
+    table = _table()
+    tree = {root: table[root][2]} if root in table else {}
+    grew = True
+    while grew:
+        below = {pid: ticks for pid, (parent, state, ticks) in table.items() if parent in tree and state != "Z"}
+        grew = not below.keys() <= tree.keys()
+        tree.update(below)
+    return tree
+
+
+async def server_extracting(root: int, site: Site, path: str) -> set[int]:
+    """Once the site has served ``path``, wait until some process of the server's tree (the server
+    itself or one below it, whatever runs the extraction) has used EXTRACTING_TICKS of CPU since;
+    return the tree as it is then."""
+
+    async def served() -> bool:
+        return site.hits(path) > 0
+
+    await wait_until(served, f"the site has served {path}")
+    since = server_tree(root)
+
+    async def busy() -> bool:
+        return any(ticks - since.get(pid, 0) >= EXTRACTING_TICKS for pid, ticks in server_tree(root).items())
+
+    await wait_until(busy, "the server is extracting the hostile page", deadline_s=120)
+    return set(server_tree(root))
 
 
 async def all_gone(pids: set[int]) -> None:
@@ -155,8 +186,8 @@ def _config(tmp_path: Path) -> Path:
 
 
 class TestShutdownStopsARunningExtraction:
-    """SIGTERM while a worker extracts a page that would take minutes: the server exits 0 within
-    its grace (well before the extraction could end) and leaves no worker behind."""
+    """SIGTERM while the server extracts a page that would take minutes: it exits 0 within its
+    grace (well before the extraction could end) and leaves no process behind."""
 
     async def test_over_http(self, site: Site, tmp_path: Path, era: str) -> None:
         url = site.route("/hostile", Reply(200, HOSTILE, HTML))
@@ -172,12 +203,12 @@ class TestShutdownStopsARunningExtraction:
             with anyio.fail_after(120):
                 async with anyio.create_task_group() as tasks:
                     tasks.start_soon(call)
-                    workers = await extraction_started(server.proc.pid)
+                    tree = await server_extracting(server.proc.pid, site, "/hostile")
                     server.proc.send_signal(signal.SIGTERM)
                     code = await anyio.to_thread.run_sync(server.proc.wait, 60)
                     tasks.cancel_scope.cancel()
             assert code == 0, server.stderr_text()[-3000:]
-            await all_gone(workers)
+            await all_gone(tree)
         finally:
             if server.proc.poll() is None:
                 server.stop()
@@ -196,11 +227,11 @@ class TestShutdownStopsARunningExtraction:
             }
             peer.send(json.dumps(peer.with_meta(call)).encode())
             with anyio.fail_after(120):
-                workers = await extraction_started(peer.proc.pid)
+                tree = await server_extracting(peer.proc.pid, site, "/hostile")
                 peer.proc.send_signal(signal.SIGTERM)
                 code = await anyio.to_thread.run_sync(peer.proc.wait, 60)
             assert code == 0, peer.stderr_text()[-3000:]
             assert not peer.non_protocol_lines()
-            await all_gone(workers)
+            await all_gone(tree)
         finally:
             peer.close()
