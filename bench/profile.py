@@ -54,7 +54,7 @@ COMPONENTS: list[tuple[str, tuple[str, ...]]] = [
             "mcp_workbench/files/search.py",
             "mcp_workbench/files/walk.py",
             "mcp_workbench/files/ignore.py",
-            "mcp_workbench/files/isolation.py",
+            "mcp_workbench/platform/isolation.py",
         ),
     ),
     ("files capability", ("mcp_workbench/files/",)),

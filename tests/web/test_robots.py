@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import anyio
+import anyio.lowlevel
 import httpx2
 import pytest
 
@@ -172,3 +174,78 @@ async def test_an_unreachable_robots_txt_reports_why(failure) -> None:
 
     with pytest.raises(type(failure)):
         await RobotsRules(unreachable, user_agent="x", ttl_s=60).check(httpx2.URL("http://a.example/"))
+
+
+def _big_robots(chars: int) -> str:
+    lines = ["User-agent: *"]
+    size = len(lines[0]) + 1
+    index = 0
+    while size < chars:
+        line = f"Disallow: /archive/{index}/*.html$"
+        lines.append(line)
+        size += len(line) + 1
+        index += 1
+    return "\n".join(lines) + "\n"
+
+
+class TestWhatRobotsTxtMayCost:
+    """A large robots.txt is read to a cap, kept within a bound shared by all sites, and parsed
+    without stopping the event loop."""
+
+    async def test_the_rules_kept_for_all_origins_stay_within_a_bound_of_text(self) -> None:
+        big, small = Robots(200, _big_robots(150_000)), Robots(200, "User-agent: *\nDisallow: /x\n")
+        fetchers = {"big": big, "small": small}
+
+        async def fetch(url: str) -> tuple[int, str]:
+            return await fetchers["big" if url.startswith("http://big") else "small"](url)
+
+        rules = RobotsRules(fetch, user_agent="mcp-workbench", ttl_s=600, max_chars=400_000)
+        for host in ("big-1", "small-a", "big-2", "big-3", "small-a"):
+            await rules.check(httpx2.URL(f"http://{host}.example/page"))
+        assert big.fetched == 3 and small.fetched == 1  # big-1, least recently used, made room; small-a stayed
+        await rules.check(httpx2.URL("http://big-1.example/page"))
+        assert big.fetched == 4  # big-1 had to go to keep the bound
+        await rules.check(httpx2.URL("http://big-3.example/page"))
+        assert big.fetched == 4  # the most recent big one is still kept
+
+    async def test_parsing_a_large_robots_txt_lets_the_event_loop_run(self) -> None:
+        rules = RobotsRules(Robots(200, _big_robots(500_000)), user_agent="mcp-workbench", ttl_s=600)
+        ticks = 0
+        done = anyio.Event()
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not done.is_set():
+                ticks += 1
+                await anyio.lowlevel.checkpoint()
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(ticker)
+            await anyio.lowlevel.checkpoint()
+            before = ticks
+            await rules.check(httpx2.URL("http://a.example/page"))
+            during = ticks - before
+            with pytest.raises(RobotsDisallowed):
+                await rules.check(httpx2.URL("http://a.example/archive/3/x.html"))
+            done.set()
+        assert during > 20, f"the event loop ran {during} times while robots.txt was parsed"
+
+    @pytest.mark.parametrize("cut", ["Disallow: /", "Disallow: /se", "Allow: /"])
+    async def test_a_robots_txt_over_the_cap_loses_the_line_cut_at_the_cap(
+        self, connect, web_settings, site: Site, cut: str
+    ) -> None:
+        from mcp_workbench.web.robots import ROBOTS_MAX_BYTES
+
+        head = "User-agent: *\n"
+        whole = "Disallow: /secret\n" if cut.startswith("Disallow") else "Allow: /secret-is-fine\n"
+        filler_line = "Allow: /public/\n"
+        room = ROBOTS_MAX_BYTES - len(head) - len(cut)
+        filler = filler_line * (room // len(filler_line))
+        padding = "#" * (room - len(filler) - 1) + "\n"  # a comment line fills the rest exactly
+        body = head + filler + padding + whole + "Disallow: /tail-beyond-the-cap\n" * 100
+        assert body.encode()[:ROBOTS_MAX_BYTES].endswith(cut.encode())
+        site.route("/robots.txt", Reply(200, body))
+        url = site.route("/page", Reply(200, "content"))
+        async with connect(web_settings()) as session:
+            await session.ok("web_fetch", url=url)
+        assert site.pages_seen == ["/page"]

@@ -3,7 +3,7 @@
 :func:`run_search` is the whole search as one blocking function that streams its matches to
 ``emit`` and returns a summary. Name-only searches run it in a worker thread; searches with
 a ``contains`` regular expression run it in a child process that is killed at the time
-budget (see :mod:`mcp_workbench.files.isolation`), because a regular expression can take
+budget (see :mod:`mcp_workbench.platform.isolation`), because a regular expression can take
 exponential time and cannot be interrupted otherwise.
 
 Content is read cheaply: the walk takes entry types from the directory listing; each regular

@@ -23,7 +23,6 @@ from fastmcp.tools.base import ToolResult
 from mcp_types import ImageContent, TextContent
 
 from mcp_workbench.files import reading, render, writing
-from mcp_workbench.files.isolation import WorkerPool
 from mcp_workbench.files.models import (
     DeleteArgs,
     EditArgs,
@@ -44,6 +43,7 @@ from mcp_workbench.files.search import SearchJob, run_search
 from mcp_workbench.files.settings import FilesSettings
 from mcp_workbench.files.textio import SAMPLE_BYTES, sniff
 from mcp_workbench.platform.errors import TooLarge, WorkbenchError
+from mcp_workbench.platform.isolation import WorkerPool
 from mcp_workbench.platform.tools import Answer
 
 T = TypeVar("T")
@@ -80,7 +80,7 @@ class FilesService:
         self.roots = roots if roots is not None else RootSet(settings, use_dir_fd=use_dir_fd)
         self._use_dir_fd = use_dir_fd
         self._write_lock: anyio.Lock | None = None
-        self._workers = WorkerPool(size=2)
+        self._workers = WorkerPool("mcp-workbench-search", size=2, preload=["mcp_workbench.files.search"])
         self._limits = writing.Limits(
             max_write_bytes=settings.max_write_bytes,
             max_diff_chars=settings.max_read_bytes,

@@ -20,20 +20,16 @@ from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
 from mcp_workbench.files.images import ImageInfo, sniff_image
+from mcp_workbench.platform.textdetect import BOMS as _BOMS
+from mcp_workbench.platform.textdetect import bomless_utf16 as _bomless_utf16
+from mcp_workbench.platform.textdetect import decodes as _decodes
+from mcp_workbench.platform.textdetect import mostly_controls
 
 SAMPLE_BYTES = 64 * 1024
 CHUNK_BYTES = 64 * 1024
 LINE_COUNT_LIMIT = 32 * 1024 * 1024
 """Files up to this size have their lines counted (``total_lines``) on every read."""
 
-_BOMS: tuple[tuple[bytes, str], ...] = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-_TEXT_CONTROLS = frozenset(b"\t\n\r\f\b\v\x1b")
 _UNIT_CODECS = {"utf-16-le": 2, "utf-16-be": 2, "utf-32-le": 4, "utf-32-be": 4}
 
 
@@ -77,30 +73,9 @@ def sniff(sample: bytes, *, whole: bool, encoding: str | None = None) -> Sniffed
     if b"\x00" in sample:
         utf16 = _bomless_utf16(sample, whole=whole)
         return Sniffed("text", utf16) if utf16 else Sniffed("binary")
-    controls = sum(1 for byte in sample if byte < 0x20 and byte not in _TEXT_CONTROLS)
-    if controls > len(sample) // 20:
+    if mostly_controls(sample):
         return Sniffed("binary")
     return Sniffed("text", _legacy_encoding(sample))
-
-
-def _decodes(sample: bytes, encoding: str, *, whole: bool) -> bool:
-    try:
-        codecs.getincrementaldecoder(encoding)("strict").decode(sample, final=whole)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _bomless_utf16(sample: bytes, *, whole: bool) -> str | None:
-    pairs = len(sample) // 2
-    if pairs < 2:
-        return None
-    odd_nuls = sample[1::2].count(0)
-    even_nuls = sample[0::2].count(0)
-    for name, mostly, rarely in (("utf-16-le", odd_nuls, even_nuls), ("utf-16-be", even_nuls, odd_nuls)):
-        if mostly >= pairs * 0.4 and rarely <= pairs * 0.05 and _decodes(sample, name, whole=whole):
-            return name
-    return None
 
 
 def _legacy_encoding(sample: bytes) -> str:

@@ -7,15 +7,18 @@
 - ``raw``: the body as received, decoded with its charset.
 - ``json``: the body parsed as JSON and pretty-printed; anything else is refused.
 
-trafilatura is imported on first use, in a worker thread, so server start-up does not pay
-for it and a large page does not stall the event loop.
+Extracting the main content of HTML can take time far beyond the page's size (a hostile page
+of one element with tens of thousands of attributes takes minutes), and lxml cannot be
+interrupted: :func:`extract_job` therefore runs in a worker process the service kills at its
+budget (:mod:`mcp_workbench.platform.isolation`), where trafilatura is imported once. The
+other conversions are linear in a body already capped at ``max_bytes`` and run in a thread.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from mcp_workbench.platform.errors import InvalidInput
 from mcp_workbench.web.decoding import ContentType, decode_text, is_text, looks_like_html
@@ -33,8 +36,9 @@ ACCEPT: dict[str, str] = {
 def convert(body: bytes, content_type: ContentType, fmt: Format, *, url: str, truncated: bool) -> str:
     """The whole document in format ``fmt`` (CPU-bound: run it in a worker thread)."""
     if not is_text(content_type, body):
+        declared = f" (declared {content_type.mime})" if content_type.mime else ""
         raise InvalidInput(
-            f"{url} is {content_type.mime or 'binary data'}, not text; web_fetch reads HTML, text and JSON",
+            f"{url} is binary data{declared}, not text; web_fetch reads HTML, text and JSON",
             recovery_steps=["Fetch an HTML, text or JSON page instead; images, PDFs and archives cannot be read here."],
             details={"url": url, "content_type": content_type.raw},
         )
@@ -51,6 +55,30 @@ def convert(body: bytes, content_type: ContentType, fmt: Format, *, url: str, tr
         except InvalidInput:
             return text
     return text
+
+
+@dataclass(frozen=True)
+class ConvertJob:
+    """One body to convert, as sent to an extraction worker."""
+
+    body: bytes
+    content_type: ContentType
+    fmt: Format
+    url: str
+    truncated: bool
+
+    def run(self) -> str:
+        return convert(self.body, self.content_type, self.fmt, url=self.url, truncated=self.truncated)
+
+
+def extracts_html(body: bytes, content_type: ContentType, fmt: Format) -> bool:
+    """Whether converting ``body`` means main-content extraction, the work that needs a worker process."""
+    return fmt in ("markdown", "text") and looks_like_html(content_type, body)
+
+
+def extract_job(job: ConvertJob, _emit: object) -> str:
+    """An extraction worker's work: the whole conversion of one body."""
+    return job.run()
 
 
 def pretty_json(text: str, content_type: ContentType, *, url: str) -> str:
@@ -82,6 +110,7 @@ def html_to(html: str, fmt: Format, *, url: str) -> str:
     tree = trafilatura.load_html(html)
     if tree is None:
         return ""
+    absolute_links(tree, url)
     title = " ".join((tree.findtext(".//title") or "").split())
     markdown = fmt == "markdown"
     extracted = trafilatura.extract(
@@ -103,6 +132,32 @@ def html_to(html: str, fmt: Format, *, url: str) -> str:
     if title and not extracted.startswith(("# ", title)):
         extracted = f"# {title}\n\n{extracted}" if markdown else f"{title}\n\n{extracted}"
     return extracted
+
+
+def absolute_links(tree: Any, url: str) -> None:
+    """Make every link of ``tree`` absolute, resolved against ``<base href>`` and the page's own URL.
+
+    trafilatura resolves relative links against the site's root, not the page: on
+    ``/docs/guide/page.html`` it would turn ``configure.html`` into ``/configure.html`` and drop the
+    path of ``#section``. Links made absolute first are left as they are. A link that cannot be
+    resolved (a malformed URL) is dropped rather than shown wrong.
+    """
+    from urllib.parse import urljoin, urlsplit
+
+    base = url
+    hrefs = tree.xpath("//base[@href]/@href")
+    if hrefs:  # the first one counts, itself relative to the page (lxml would take the last, unresolved)
+        try:
+            candidate = urljoin(url, str(hrefs[0]).strip())
+        except ValueError:
+            candidate = url
+        base = candidate if urlsplit(candidate).scheme in ("http", "https") else url
+    for element in tree.xpath("//base"):  # applied here; lxml would apply it again while rewriting
+        element.drop_tree()
+    try:
+        tree.make_links_absolute(base, resolve_base_href=False, handle_failures="discard")
+    except (ValueError, TypeError):  # a page URL lxml cannot join against: leave the links alone
+        return
 
 
 @dataclass(frozen=True)

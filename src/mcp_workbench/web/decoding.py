@@ -4,8 +4,9 @@
 without ever producing more than its limit: zlib is asked for at most ``limit + 1`` bytes at a
 time, so a 10 GB gzip bomb costs no more memory than an honest page of the cap's size.
 :func:`decode_text` picks the charset the way browsers do: byte-order mark, then the
-``Content-Type`` charset, then a ``<meta charset>`` in the first bytes of HTML, then UTF-8, then
-a statistical guess.
+``Content-Type`` charset, then an XML declaration or a ``<meta charset>`` in the first bytes
+of HTML, then UTF-8, then a statistical guess. :func:`is_text` tells text from binary by the
+bytes, whatever the declared type says.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import zlib
 from dataclasses import dataclass
 
 from mcp_workbench.platform.errors import UpstreamError
+from mcp_workbench.platform.textcodecs import text_encoding
+from mcp_workbench.platform.textdetect import bom_of, bomless_utf16, looks_binary
 
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
 _ZLIB_WBITS = zlib.MAX_WBITS
@@ -133,22 +136,6 @@ class ContentType:
         return self.mime in ("application/json", "text/json") or self.mime.endswith("+json")
 
 
-_TEXT_TYPES = frozenset(
-    {
-        "application/javascript",
-        "application/ecmascript",
-        "application/x-javascript",
-        "application/xml",
-        "application/x-ndjson",
-        "application/yaml",
-        "application/x-yaml",
-        "application/toml",
-        "application/sql",
-        "application/graphql",
-        "application/x-sh",
-        "application/x-www-form-urlencoded",
-    }
-)
 _BINARY_PREFIXES = ("image/", "audio/", "video/", "font/", "model/")
 _BINARY_TYPES = frozenset(
     {
@@ -166,17 +153,32 @@ _BINARY_TYPES = frozenset(
 )
 
 
+SNIFF_BYTES = 64 * 1024
+"""How much of a body is looked at to tell text from binary (as much as for files)."""
+
+
 def is_text(content_type: ContentType, body: bytes) -> bool:
-    """Whether ``body`` can be shown as text: by declared type, else by a look at its bytes."""
+    """Whether ``body`` can be shown as text.
+
+    A declared binary type is believed; a declared text type is not, on its own: the bytes
+    decide, by the rule files are judged by (:mod:`mcp_workbench.platform.textdetect`). A body
+    declared UTF-16 or UTF-32 may hold NUL bytes as text.
+    """
     mime = content_type.mime
-    if mime.startswith("text/") or content_type.is_json or mime.endswith("+xml") or mime in _TEXT_TYPES:
-        return True
-    if mime.startswith(_BINARY_PREFIXES) or mime in _BINARY_TYPES or mime.startswith("application/vnd."):
+    if mime.startswith(_BINARY_PREFIXES) or mime in _BINARY_TYPES:
         return False
-    head = body[:4096]
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if mime.startswith("application/vnd.") and not (content_type.is_json or mime.endswith("+xml")):
+        return False
+    head = body[:SNIFF_BYTES]
+    if bom_of(head) is not None:
         return True
-    return b"\0" not in head
+    if _wide_unicode(_codec(content_type.charset) or ""):
+        return True
+    return not looks_binary(head, whole=False)
+
+
+def _wide_unicode(encoding: str) -> bool:
+    return encoding.startswith(("utf-16", "utf-32"))
 
 
 def looks_like_html(content_type: ContentType, body: bytes) -> bool:
@@ -189,25 +191,32 @@ def looks_like_html(content_type: ContentType, body: bytes) -> bool:
 
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
+_XML_DECLARATION = re.compile(rb"""^\s*<\?xml[^>]*?\sencoding\s*=\s*["']\s*([A-Za-z0-9._:-]+)""")
 
 
 def decode_text(body: bytes, content_type: ContentType, *, truncated: bool = False) -> str:
     """Decode ``body`` with the charset it declares or, failing that, the one it most likely has.
 
-    ``truncated`` bodies may end inside a multi-byte character; that tail is dropped.
+    The order is the browsers': byte-order mark, ``Content-Type`` charset, XML declaration,
+    ``<meta charset>`` (HTML), then the bytes: BOM-less UTF-16, valid UTF-8, a statistical
+    guess. Every name a server gives goes through
+    :func:`~mcp_workbench.platform.textcodecs.text_encoding`: one that is unknown or not a text
+    encoding (``rot13``, ``hex``, ``idna``) counts as not declared. A label
+    read from inside the document cannot be UTF-16 or UTF-32 (it was just read as ASCII) and
+    means UTF-8, as in HTML's rule. ``truncated`` bodies may end inside a multi-byte
+    character; that tail is dropped.
     """
-    for bom, name in _BOMS:
-        if body.startswith(bom):
-            return _decode(body, name, truncated)
+    marked = bom_of(body)
+    if marked is not None:
+        bom, name = marked
+        return _decode(body[len(bom) :], name, truncated)
     declared = _codec(content_type.charset)
-    if declared is None and looks_like_html(content_type, body):
-        match = _META_CHARSET.search(body[:4096])
-        declared = _codec(match.group(1).decode("ascii", "replace")) if match else None
+    if declared is not None and _wide_unicode(declared):
+        declared = _endianness(body, declared)
+    if declared is None:
+        declared = _inner_label(body, content_type)
+    if declared is None and b"\x00" in body[:SNIFF_BYTES]:
+        declared = bomless_utf16(body[:SNIFF_BYTES], whole=False)
     if declared is not None:
         return _decode(body, declared, truncated)
     try:
@@ -218,10 +227,27 @@ def decode_text(body: bytes, content_type: ContentType, *, truncated: bool = Fal
 
     best = from_bytes(body[:200_000]).best()
     guessed = _codec(best.encoding) if best is not None else None
-    if guessed is None or guessed in _LATIN_SINGLE_BYTE:
+    if guessed is None or guessed in _LATIN_SINGLE_BYTE or _wide_unicode(guessed):
         # Guessers cannot tell Latin code pages apart on short text; windows-1252 is the web's default.
         guessed = "cp1252"
     return _decode(body, guessed, truncated)
+
+
+def _inner_label(body: bytes, content_type: ContentType) -> str | None:
+    """The charset an XML declaration or, in HTML, a ``<meta>`` names (a text encoding), or None."""
+    head = body[:4096]
+    match = _XML_DECLARATION.match(head)
+    if match is None and looks_like_html(content_type, body):
+        match = _META_CHARSET.search(head)
+    label = _codec(match.group(1).decode("ascii", "replace")) if match else None
+    return "utf-8" if label is not None and _wide_unicode(label) else label
+
+
+def _endianness(body: bytes, declared: str) -> str:
+    """``utf-16``/``utf-32`` without a byte-order mark: the byte order the NULs show, little-endian by default."""
+    if declared == "utf-16":
+        return bomless_utf16(body[:SNIFF_BYTES], whole=False) or "utf-16-le"
+    return "utf-32-le" if declared == "utf-32" else declared
 
 
 _LATIN_SINGLE_BYTE = frozenset(
@@ -245,11 +271,7 @@ def _decode(body: bytes, encoding: str, truncated: bool) -> str:
 
 
 def _codec(name: str | None) -> str | None:
-    if not name:
-        return None
-    try:
-        found = codecs.lookup(name.strip().lower()).name
-    except LookupError:
-        return None
+    """A charset label from a server → the text encoding to use, or None (unknown, or not text)."""
+    found = text_encoding(name.strip().lower()) if name else None
     # WHATWG: latin-1 and ascii labels mean windows-1252 on the web.
     return "cp1252" if found in ("latin-1", "iso8859-1", "ascii") else found

@@ -155,7 +155,8 @@ class Fetcher:
         fetched = await self._exchange(
             robots_url, accept="text/plain", limit=ROBOTS_MAX_BYTES, whole=False, robots=False, raise_status=False
         )
-        return fetched.status, decode_text(fetched.body, fetched.content_type, truncated=fetched.truncated)
+        text = await anyio.to_thread.run_sync(_robots_text, fetched)
+        return fetched.status, text
 
     async def _exchange(
         self, url: str, *, accept: str, limit: int, whole: bool, robots: bool, raise_status: bool
@@ -242,6 +243,13 @@ class Fetcher:
                 url=str(url),
             )
         return _upstream(f"could not talk to {url.host}: {reason}", retryable=True, url=str(url))
+
+
+def _robots_text(fetched: Fetched) -> str:
+    """A robots.txt body as text; one cut at the cap loses its last, partial line (a rule cut short
+    could say the opposite of the whole one), as Google ignores what follows its cap."""
+    text = decode_text(fetched.body, fetched.content_type, truncated=fetched.truncated)
+    return text[: text.rfind("\n") + 1] if fetched.truncated else text
 
 
 def _join(base: httpx2.URL, location: str) -> str:

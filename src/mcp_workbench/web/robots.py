@@ -1,6 +1,11 @@
 """robots.txt, honoured for fetches a model asks for (RFC 9309, parsed by Protego).
 
-One answer per origin (scheme, host, port), reused for ``robots_ttl_s``:
+One answer per origin (scheme, host, port), reused for ``robots_ttl_s``. What is kept is
+bounded twice: a robots.txt is read up to ``ROBOTS_MAX_BYTES`` (RFC 9309's 500 KiB minimum;
+Google stops there too), and the parsed rules of all origins together stay within
+``ROBOTS_CACHE_CHARS`` of robots.txt text (parsed rules take tens of times their text), the
+least recently used dropped first. Parsing, and checking a URL against a large file's rules,
+run in a thread: both take time in proportion to the file, and the event loop serves everyone.
 
 - 2xx: the rules apply to the user agent's first word (``mcp-workbench``), or to ``*``;
 - 4xx (no robots.txt): everything is allowed;
@@ -21,12 +26,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import httpx2
 
 from mcp_workbench.platform.errors import PermissionDenied
 
 ROBOTS_MAX_BYTES = 512_000  # RFC 9309 asks parsers to read at least 500 KiB
 MAX_ORIGINS = 1024
+ROBOTS_CACHE_CHARS = 1_000_000
+"""robots.txt text whose parsed rules are kept, all origins together."""
+INLINE_CHECK_CHARS = 32_768
+"""Rules parsed from more text than this are checked in a thread, not on the event loop."""
 
 RobotsFetch = Callable[[str], Awaitable[tuple[int, str]]]
 """``await fetch(robots_url)`` → (final status, body text); raises WorkbenchError when unreachable."""
@@ -36,6 +46,16 @@ RobotsFetch = Callable[[str], Awaitable[tuple[int, str]]]
 class _Rules:
     parser: Any | None  # protego.Protego; None means allow all
     expires_at: float
+    chars: int = 0  # length of the text the rules were parsed from
+
+    def allows(self, url: str, agent: str) -> bool:
+        return self.parser is None or bool(self.parser.can_fetch(url, agent))
+
+
+def _parse(text: str) -> Any:
+    from protego import Protego
+
+    return Protego.parse(text)
 
 
 class RobotsDisallowed(PermissionDenied):
@@ -70,19 +90,26 @@ class RobotsRules:
         ttl_s: float,
         clock: Callable[[], float] = time.monotonic,
         max_origins: int = MAX_ORIGINS,
+        max_chars: int = ROBOTS_CACHE_CHARS,
     ) -> None:
         self._fetch = fetch
         self.agent = user_agent.split(maxsplit=1)[0].split("/", maxsplit=1)[0] if user_agent.strip() else "*"
         self._ttl_s = ttl_s
         self._clock = clock
         self._max_origins = max_origins
+        self._max_chars = max_chars
         self._cache: OrderedDict[str, _Rules] = OrderedDict()
+        self._chars = 0
 
     async def check(self, url: httpx2.URL) -> None:
         """Return if ``url`` may be fetched; raise :class:`RobotsDisallowed` / :class:`RobotsUnavailable`."""
         origin = origin_of(url)
         rules = await self._rules(origin)
-        if rules.parser is not None and not rules.parser.can_fetch(str(url), self.agent):
+        if rules.chars > INLINE_CHECK_CHARS:
+            allowed = await anyio.to_thread.run_sync(rules.allows, str(url), self.agent)
+        else:
+            allowed = rules.allows(str(url), self.agent)
+        if not allowed:
             raise RobotsDisallowed(
                 f"{origin}/robots.txt does not allow user agent {self.agent!r} to fetch {url.raw_path.decode()}",
                 details={"url": str(url), "robots_url": f"{origin}/robots.txt", "user_agent": self.agent},
@@ -97,17 +124,24 @@ class RobotsRules:
         robots_url = f"{origin}/robots.txt"
         status, text = await self._fetch(robots_url)  # transport failures propagate: the page would fail alike
         if 200 <= status < 300:
-            from protego import Protego
-
-            rules = _Rules(Protego.parse(text), now + self._ttl_s)
+            parser = await anyio.to_thread.run_sync(_parse, text)
+            rules = _Rules(parser, now + self._ttl_s, len(text))
         elif 400 <= status < 500 and status != 429:
             rules = _Rules(None, now + self._ttl_s)
         else:
             raise self._unavailable(origin, f"it answered HTTP {status}")
-        self._cache[origin] = rules
-        while len(self._cache) > self._max_origins:
-            self._cache.popitem(last=False)
+        self._keep(origin, rules)
         return rules
+
+    def _keep(self, origin: str, rules: _Rules) -> None:
+        dropped = self._cache.pop(origin, None)
+        if dropped is not None:
+            self._chars -= dropped.chars
+        self._cache[origin] = rules
+        self._chars += rules.chars
+        while len(self._cache) > self._max_origins or (self._chars > self._max_chars and len(self._cache) > 1):
+            _, dropped = self._cache.popitem(last=False)
+            self._chars -= dropped.chars
 
     @staticmethod
     def _unavailable(origin: str, reason: str) -> RobotsUnavailable:

@@ -1,24 +1,29 @@
 """The web capability's handler: fetch, convert, cut one page, and say how to read on.
 
-Conversions are kept in a small LRU keyed by the body's digest, so reading a long cached page
-page by page extracts its content once, not once per page.
+HTML extraction runs in worker processes (at most ``convert_workers``), each job killed at
+``convert_timeout_s`` or when the call is cancelled (its TIMEOUT, the client leaving, the
+server shutting down), so no page keeps a CPU busy after its call has ended. Conversions are
+kept in a small LRU keyed by the body's digest, so reading a long cached page page by page
+extracts its content once, not once per page.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import OrderedDict
 from collections.abc import Iterator
-from functools import partial
 from typing import Any
 
 import anyio
 import httpx2
 
 from mcp_workbench.platform.calls import current_call
+from mcp_workbench.platform.errors import Timeout, TooLarge, UpstreamError
+from mcp_workbench.platform.isolation import WorkerFailed, WorkerPool
 from mcp_workbench.platform.metrics import Sample
 from mcp_workbench.platform.tools import Answer
-from mcp_workbench.web.convert import ACCEPT, Format, Page, convert, paginate
+from mcp_workbench.web.convert import ACCEPT, ConvertJob, Format, Page, extract_job, extracts_html, paginate
 from mcp_workbench.web.fetch import Fetched, Fetcher
 from mcp_workbench.web.models import FetchArgs
 from mcp_workbench.web.resolver import Resolver
@@ -26,6 +31,10 @@ from mcp_workbench.web.settings import WebSettings
 
 CONVERSIONS_KEPT = 32
 CONVERSION_CHARS_KEPT = 20_000_000
+
+RAW_INSTEAD = "Call web_fetch again with format 'raw' to read the page as it is, without extraction."
+
+log = logging.getLogger("mcp_workbench.web")
 
 
 class WebService:
@@ -36,11 +45,18 @@ class WebService:
     def __init__(self, settings: WebSettings, *, resolver: Resolver | None = None) -> None:
         self.settings = settings
         self.fetcher = Fetcher(settings, resolver=resolver)
+        self._extractors = WorkerPool(
+            "mcp-workbench-extract",
+            size=settings.convert_workers,
+            preload=["mcp_workbench.web.convert", "trafilatura"],
+            memory_bytes=settings.convert_memory_mb * 1024 * 1024,
+        )
         self._conversions: OrderedDict[tuple[str, ...], str] = OrderedDict()
         self._conversion_chars = 0
         self._cache_outcomes = {"hit": 0, "miss": 0}
 
     async def aclose(self) -> None:
+        await self._extractors.aclose()
         await self.fetcher.aclose()
         self._conversions.clear()
         self._conversion_chars = 0
@@ -81,15 +97,11 @@ class WebService:
         if kept is not None:
             self._conversions.move_to_end(key)
             return kept
-        work = partial(
-            convert,
-            fetched.body,
-            fetched.content_type,
-            fmt,
-            url=fetched.final_url,
-            truncated=fetched.truncated,
-        )
-        content = await anyio.to_thread.run_sync(work)
+        job = ConvertJob(fetched.body, fetched.content_type, fmt, fetched.final_url, fetched.truncated)
+        if extracts_html(fetched.body, fetched.content_type, fmt):
+            content = await self._extract(job)
+        else:
+            content = await anyio.to_thread.run_sync(job.run)
         if len(content) <= CONVERSION_CHARS_KEPT // 4:
             self._conversions[key] = content
             self._conversion_chars += len(content)
@@ -97,6 +109,39 @@ class WebService:
                 _, dropped = self._conversions.popitem(last=False)
                 self._conversion_chars -= len(dropped)
         return content
+
+    async def _extract(self, job: ConvertJob) -> str:
+        budget = self.settings.convert_timeout_s
+        try:
+            outcome = await self._extractors.run(extract_job, job, budget_s=budget)
+        except TooLarge:
+            raise TooLarge(
+                f"extracting the content of {job.url} needed more than {self.settings.convert_memory_mb} MB "
+                "and was stopped",
+                recovery_steps=[RAW_INSTEAD],
+                details={"url": job.url, "convert_memory_mb": self.settings.convert_memory_mb},
+            ) from None
+        except WorkerFailed as exc:
+            log.warning("content extraction failed", extra={"url": job.url, "error": str(exc)})
+            failed = UpstreamError(
+                f"the content of {job.url} could not be extracted: the extractor failed on this page",
+                recovery_steps=[RAW_INSTEAD],
+                details={"url": job.url},
+            )
+            failed.retryable = False
+            raise failed from None
+        if outcome.killed:  # the same page would take as long again: not worth retrying as it is
+            error = Timeout(
+                f"extracting the content of {job.url} took longer than {budget:g} s and was stopped",
+                recovery_steps=[
+                    RAW_INSTEAD,
+                    "Or look for the same information on a simpler page.",
+                ],
+                details={"url": job.url, "convert_timeout_s": budget},
+            )
+            error.retryable = False
+            raise error
+        return str(outcome.result)
 
 
 def _text(page: Page, fetched: Fetched, args: FetchArgs) -> str:

@@ -52,6 +52,17 @@ class WebSettings(BaseModel):
         le=30 * 86400,
         description="Longest a response stays cached, whatever its headers allow; 0 turns the cache off.",
     )
+    convert_timeout_s: float = Field(
+        default=20.0,
+        gt=0,
+        le=600,
+        description="Budget of extracting one HTML page's content, in a worker process that is killed when it "
+        "runs out (the call's own budget may stop it sooner).",
+    )
+    convert_memory_mb: int = Field(
+        default=1024, ge=64, le=65_536, description="Memory one extraction may take in its worker process."
+    )
+    convert_workers: int = Field(default=2, ge=1, le=64, description="Worker processes extracting pages at once.")
     robots_ttl_s: int = Field(default=3600, ge=0, le=7 * 86400, description="How long a site's robots.txt is reused.")
     resolve: dict[str, list[str]] = Field(
         default_factory=dict,
