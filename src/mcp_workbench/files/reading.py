@@ -190,8 +190,12 @@ def read_opened(
     sample = whole[: textio.SAMPLE_BYTES] if whole is not None else handle.read(textio.SAMPLE_BYTES)
     try:
         sniffed = textio.sniff(sample, whole=len(sample) < textio.SAMPLE_BYTES, encoding=request.encoding)
-    except LookupError:
-        raise InvalidInput(f"unknown encoding {request.encoding!r}") from None
+    except ValueError as exc:
+        raise InvalidInput(
+            str(exc),
+            recovery_steps=["Call again without 'encoding' to have it detected, or with encoding 'utf-8'."],
+            details={"field": "encoding"},
+        ) from None
     base = {"root": sandbox.name, "path": target.shown, "size": info.st_size, "modified": iso_time(info.st_mtime)}
     if sniffed.kind == "image" and sniffed.image is not None:
         source.seek(len(sample))

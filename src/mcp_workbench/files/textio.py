@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
 from mcp_workbench.files.images import ImageInfo, sniff_image
+from mcp_workbench.platform.textcodecs import text_encoding
 
 SAMPLE_BYTES = 64 * 1024
 CHUNK_BYTES = 64 * 1024
@@ -53,13 +54,36 @@ class Sniffed:
         return self.encoding + (" with BOM" if self.bom else "")
 
 
-def normalize_encoding(name: str) -> str:
-    """A codec name as reported and used here (``UTF8`` -> ``utf-8``, ``latin1`` -> ``latin-1``).
+ENCODING_ADVICE = (
+    "use a text encoding such as 'utf-8', 'utf-16', 'latin-1' or 'cp1252', or leave 'encoding' out "
+    "(read detects it, write uses utf-8)"
+)
 
-    ``utf-16``/``utf-32`` without an endianness mean little-endian (a BOM, when present,
-    decides instead). Raises ``LookupError`` for unknown codecs.
+
+def text_codec(name: str) -> str:
+    """The canonical codec name of the text encoding ``name`` (``UTF8`` -> ``utf-8``,
+    ``utf-8-sig`` stays itself, so a write can still ask for a BOM).
+
+    Raises ``ValueError`` (a message for the caller, naming what to use instead) for unknown
+    names and for codecs that are not text encodings (``rot13``, ``hex``, ``base64``, ``idna``):
+    Python's codec registry holds both, and only the first can decode or encode a file.
     """
-    canonical = codecs.lookup(name).name
+    canonical = text_encoding(name)
+    if canonical is not None:
+        return canonical
+    try:
+        codecs.lookup(name)
+    except (LookupError, TypeError, ValueError):
+        raise ValueError(f"unknown encoding {name!r}; {ENCODING_ADVICE}") from None
+    raise ValueError(f"{name!r} is a codec but not a text encoding; {ENCODING_ADVICE}")
+
+
+def normalize_encoding(name: str) -> str:
+    """A text encoding's name as reported and used here (``UTF8`` -> ``utf-8``, ``latin1`` ->
+    ``iso8859-1``); ``utf-16``/``utf-32`` without an endianness mean little-endian (a BOM, when
+    present, decides instead). Raises ``ValueError`` as :func:`text_codec` does.
+    """
+    canonical = text_codec(name)
     return {"utf-16": "utf-16-le", "utf-32": "utf-32-le", "utf-8-sig": "utf-8"}.get(canonical, canonical)
 
 
