@@ -449,7 +449,8 @@ def info(sandbox: Sandbox, target: Target) -> dict[str, Any]:
             except OSError:
                 facts["entries"] = None
         elif facts["type"] == "file":
-            facts.update(_content_facts(sandbox, target))
+            fd, _ = sandbox.open_checked(parent, target.name, found, target.shown)
+            facts.update(_content_facts(fd, target))
     return facts
 
 
@@ -484,8 +485,7 @@ def _count_entries(directory: Any) -> int | str:
     return count
 
 
-def _content_facts(sandbox: Sandbox, target: Target) -> dict[str, Any]:
-    fd, _ = sandbox.open_file(target)
+def _content_facts(fd: int, target: Target) -> dict[str, Any]:
     with os.fdopen(fd, "rb") as handle:
         sample = handle.read(textio.SAMPLE_BYTES)
     sniffed = textio.sniff(sample, whole=len(sample) < textio.SAMPLE_BYTES)
