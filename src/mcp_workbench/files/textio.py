@@ -3,8 +3,9 @@
 Detection, on the first 64 KB: a byte-order mark decides (UTF-8/16/32); else image magic
 bytes make an image; else valid UTF-8 is UTF-8; else NUL bytes mean binary (unless they fall
 in the pattern of BOM-less UTF-16); else many control bytes mean binary; else
-charset-normalizer names a legacy encoding (cp1252 when it is among the equally good
-guesses, as browsers do), with cp1252 / latin-1 as the fallback.
+charset-normalizer names a legacy encoding among those that spell ASCII as itself
+(:func:`ascii_transparent`; cp1252 when it is among the equally good guesses, as browsers
+do), with cp1252 / latin-1 as the fallback. Read and content search both decide by this rule.
 
 Lines are split on the encoded newline at code-unit boundaries, so UTF-16 and UTF-32 files
 are read by lines as exactly as UTF-8 ones, and every line's byte offset is known: a read
@@ -14,6 +15,7 @@ cut by the byte cap says precisely where to continue (``start_line`` or ``offset
 from __future__ import annotations
 
 import codecs
+import functools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+_BOM_PREFIXES = tuple(bom for bom, _ in _BOMS)
 _TEXT_CONTROLS = frozenset(b"\t\n\r\f\b\v\x1b")
 _UNIT_CODECS = {"utf-16-le": 2, "utf-16-be": 2, "utf-32-le": 4, "utf-32-be": 4}
 
@@ -107,6 +110,48 @@ def sniff(sample: bytes, *, whole: bool, encoding: str | None = None) -> Sniffed
     return Sniffed("text", _legacy_encoding(sample))
 
 
+_UTF8 = Sniffed("text", "utf-8")
+_ASCII_MAGICS = (b"GIF8", b"RIFF")
+"""How the only image signatures made of ASCII bytes (GIF, WebP) begin."""
+
+
+def sniff_file(data: bytes) -> Sniffed:
+    """:func:`sniff` for a file held whole in memory: always the answer of
+    ``sniff(data[:SAMPLE_BYTES], whole=len(data) < SAMPLE_BYTES)`` (what ``read`` decides),
+    found without copying the sample for the common case, ASCII text without NUL bytes
+    (which no BOM starts, and which only a GIF or WebP signature could make an image: those
+    take the full path).
+
+    Content search classifies files with it, so it searches exactly the files ``read`` shows
+    as text, decoded as ``read`` decodes them.
+    """
+    if data.isascii() and not data.startswith(_ASCII_MAGICS) and data.find(b"\x00", 0, SAMPLE_BYTES) < 0:
+        return _UTF8
+    sample = data[:SAMPLE_BYTES]
+    return sniff(sample, whole=len(sample) < SAMPLE_BYTES)
+
+
+def ascii_based(data: bytes) -> bool:
+    """Whether ``data``, if it is text at all, is in an encoding that spells ASCII as itself:
+    no BOM and no NUL in the sample leave only UTF-8 or a legacy code page (see the module
+    docstring). Then text holding an ASCII string implies bytes holding it."""
+    return data.find(b"\x00", 0, SAMPLE_BYTES) < 0 and not data.startswith(_BOM_PREFIXES)
+
+
+@functools.cache
+def ascii_transparent(encoding: str) -> bool:
+    """Whether every ASCII character of text in ``encoding`` is its own single byte, both ways
+    (UTF-8, cp1252, Shift-JIS, GBK ... yes; UTF-16, UTF-7, EBCDIC no). Then text holding an
+    ASCII string implies bytes holding it, which lets search pass over files by their bytes."""
+    try:
+        return all(
+            chr(code).encode(encoding) == bytes([code]) and bytes([code]).decode(encoding) == chr(code)
+            for code in range(128)
+        )
+    except (UnicodeError, LookupError):
+        return False
+
+
 def _decodes(sample: bytes, encoding: str, *, whole: bool) -> bool:
     try:
         codecs.getincrementaldecoder(encoding)("strict").decode(sample, final=whole)
@@ -130,9 +175,11 @@ def _bomless_utf16(sample: bytes, *, whole: bool) -> str | None:
 def _legacy_encoding(sample: bytes) -> str:
     import charset_normalizer  # imported here: most files are UTF-8, and its import is slow
 
-    results = charset_normalizer.from_bytes(sample)
-    best = results.best()
-    if best is not None:
+    # Only encodings that spell ASCII as itself: a NUL-free file that is not UTF-8 is read as an
+    # ASCII-based code page, never as EBCDIC or UTF-7, and search may pass over files by bytes.
+    results = [match for match in charset_normalizer.from_bytes(sample) if ascii_transparent(match.encoding)]
+    if results:
+        best = results[0]  # the library's best first
         equally_good = {m.encoding for m in results if m.chaos == best.chaos} | set(best.could_be_from_charset)
         if "cp1252" in equally_good and _decodes(sample, "cp1252", whole=True):
             return "cp1252"
