@@ -10,6 +10,7 @@ import pytest
 
 from mcp_workbench.files.prefilter import prefilter_for
 from mcp_workbench.files.search import snippet
+from mcp_workbench.files.textio import SAMPLE_BYTES
 from tests.conftest import Session
 from tests.files.conftest import World
 
@@ -116,7 +117,7 @@ async def test_a_catastrophic_regex_is_stopped_at_the_time_budget(connect, files
 
 async def test_matching_across_encodings(fs: Session, world: World) -> None:
     (world.root / "u16.txt").write_bytes("erste\nzweite Grüße\n".encode("utf-16"))
-    (world.root / "latin.txt").write_bytes("Grüße\n".encode("latin-1"))
+    (world.root / "latin.txt").write_bytes("Grüße aus Köln, naïve café\n".encode("latin-1"))  # read: cp1252
     data = await fs.ok("files_read", operation="search", contains="Grüße")
     assert sorted((m["path"], m["line"]) for m in data["matches"]) == [("latin.txt", 1), ("u16.txt", 2)]
 
@@ -151,12 +152,13 @@ async def test_a_match_far_into_a_file_is_found_with_its_line_number(fs: Session
     ]
 
 
-async def test_a_nul_in_the_first_block_makes_a_file_binary_even_with_the_text(fs: Session, world: World) -> None:
+async def test_a_nul_in_the_sample_read_judges_makes_a_file_binary(fs: Session, world: World) -> None:
     (world.root / "blob.dat").write_bytes(b"\x00\x01\x02needle\n")
-    (world.root / "late.txt").write_bytes(b"x" * 9000 + b"\x00\nneedle\n")  # a NUL after the first 8 KB
+    (world.root / "mid.dat").write_bytes(b"x" * 9000 + b"\x00\nneedle\n")  # read: binary
+    (world.root / "late.txt").write_bytes(b"x" * SAMPLE_BYTES + b"\x00\nneedle\n")  # a NUL after read's sample
     data = await fs.ok("files_read", operation="search", contains="needle")
     assert [(m["path"], m["line"]) for m in data["matches"]] == [("late.txt", 2)]
-    assert data["skipped"]["binary"] == 1 and data["files_searched"] == 1
+    assert data["skipped"]["binary"] == 2 and data["files_searched"] == 1
 
 
 async def test_files_without_the_literal_are_searched_and_counted_but_do_not_match(fs: Session, world: World) -> None:
@@ -183,12 +185,12 @@ async def test_ignore_case_finds_the_non_ascii_letters_python_folds_onto_ascii(f
 
 
 async def test_legacy_encoded_and_bom_files_are_matched_as_text(fs: Session, world: World) -> None:
-    (world.root / "a_cp1252.txt").write_bytes("first\nna\u00efve caf\u00e9 \u20ac5\n".encode("cp1252"))
+    (world.root / "a_cp1252.txt").write_bytes("first\nna\u00efve caf\u00e9 \u20ac5, Gr\u00fc\u00dfe\n".encode("cp1252"))
     (world.root / "b_utf8_bom.txt").write_bytes(codecs.BOM_UTF8 + "caf\u00e9 one\n".encode())
     (world.root / "c_utf32.txt").write_bytes("x\ny\ncaf\u00e9 two\n".encode("utf-32"))
     data = await fs.ok("files_read", operation="search", contains="caf\u00e9 \\S+")
     assert [(m["path"], m["line"], m["text"]) for m in data["matches"]] == [
-        ("a_cp1252.txt", 2, "na\u00efve caf\u00e9 \u20ac5"),
+        ("a_cp1252.txt", 2, "na\u00efve caf\u00e9 \u20ac5, Gr\u00fc\u00dfe"),
         ("b_utf8_bom.txt", 1, "caf\u00e9 one"),
         ("c_utf32.txt", 3, "caf\u00e9 two"),
     ]

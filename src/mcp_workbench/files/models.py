@@ -12,13 +12,13 @@ required in every ``files_write`` one.
 
 from __future__ import annotations
 
-import codecs
 import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from mcp_workbench.files.paths import MAX_PATH_CHARS
+from mcp_workbench.files.textio import text_codec
 
 MAX_CONTENT_CHARS = 200_000_000
 MAX_EDIT_CHARS = 10_000_000
@@ -51,12 +51,11 @@ class _Args(BaseModel):
 
 
 def _known_encoding(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        codecs.lookup(value)
-    except LookupError:
-        raise ValueError(f"unknown encoding {value!r}; use e.g. 'utf-8', 'utf-16', 'latin-1', 'cp1252'") from None
+    """``value`` as the caller spelled it (messages repeat it), once it names a text encoding;
+    unknown names and non-text codecs (``rot13``, ``hex``, ``idna``) are a VALIDATION_ERROR
+    naming the ``encoding`` field."""
+    if value is not None:
+        text_codec(value)
     return value
 
 

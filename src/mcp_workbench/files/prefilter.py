@@ -5,10 +5,10 @@ requires a literal run of ASCII characters (``needle_[0-9]+_marker`` requires ``
 and ``_marker``), a file whose bytes lack it is passed over without being decoded or
 matched: one ``bytes.find`` instead of a decode and a regular-expression scan.
 
-This is exact, not a heuristic, for the text search decodes (UTF-8, or cp1252 when a file is
-not valid UTF-8): both spell every ASCII character as its single byte, and no other byte
-sequence decodes to an ASCII character. Files with a byte-order mark (UTF-16/32) are not
-prefiltered. Under ``ignore_case`` the bytes are compared ASCII-case-insensitively, and the
+This is exact, not a heuristic, for files whose encoding spells every ASCII character as its
+single byte and decodes no other byte sequence to one (UTF-8, the single-byte code pages,
+Shift-JIS, GBK ...: :func:`mcp_workbench.files.textio.ascii_transparent`); search applies it to
+those only (never to UTF-16/32). Under ``ignore_case`` the bytes are compared ASCII-case-insensitively, and the
 letters ``i``, ``k`` and ``s`` never go into a literal: Python's case-insensitive matching
 lets ``İ``, ``ı``, ``ſ`` and ``K`` (Kelvin) stand for them, which an ASCII comparison would
 miss.
@@ -48,7 +48,7 @@ class Prefilter:
     ignore_case: bool
 
     def admits(self, data: bytes) -> bool:
-        """Whether ``data`` (UTF-8 or single-byte text, no BOM) may hold a match."""
+        """Whether ``data`` (text in an ASCII-transparent encoding) may hold a match."""
         if self.ignore_case:
             data = data.lower()
         if len(self.literals) == 1:

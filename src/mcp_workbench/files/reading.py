@@ -190,8 +190,12 @@ def read_opened(
     sample = whole[: textio.SAMPLE_BYTES] if whole is not None else handle.read(textio.SAMPLE_BYTES)
     try:
         sniffed = textio.sniff(sample, whole=len(sample) < textio.SAMPLE_BYTES, encoding=request.encoding)
-    except LookupError:
-        raise InvalidInput(f"unknown encoding {request.encoding!r}") from None
+    except ValueError as exc:
+        raise InvalidInput(
+            str(exc),
+            recovery_steps=["Call again without 'encoding' to have it detected, or with encoding 'utf-8'."],
+            details={"field": "encoding"},
+        ) from None
     base = {"root": sandbox.name, "path": target.shown, "size": info.st_size, "modified": iso_time(info.st_mtime)}
     if sniffed.kind == "image" and sniffed.image is not None:
         source.seek(len(sample))
@@ -445,7 +449,8 @@ def info(sandbox: Sandbox, target: Target) -> dict[str, Any]:
             except OSError:
                 facts["entries"] = None
         elif facts["type"] == "file":
-            facts.update(_content_facts(sandbox, target))
+            fd, _ = sandbox.open_checked(parent, target.name, found, target.shown)
+            facts.update(_content_facts(fd, target))
     return facts
 
 
@@ -480,8 +485,7 @@ def _count_entries(directory: Any) -> int | str:
     return count
 
 
-def _content_facts(sandbox: Sandbox, target: Target) -> dict[str, Any]:
-    fd, _ = sandbox.open_file(target)
+def _content_facts(fd: int, target: Target) -> dict[str, Any]:
     with os.fdopen(fd, "rb") as handle:
         sample = handle.read(textio.SAMPLE_BYTES)
     sniffed = textio.sniff(sample, whole=len(sample) < textio.SAMPLE_BYTES)

@@ -58,7 +58,24 @@ DIR_FD_SUPPORTED = bool(
     and os.scandir in os.supports_fd
 )
 
-CHANGED_STEPS = ("The path changed while the call was using it (a directory was replaced); call again.",)
+CHANGED_STEPS = ("The path changed while it was being used (another program replaced or removed it); call again.",)
+
+
+class PathChanged(Conflict):
+    """An entry changed between the checks a call made and the act: a file became a link or
+    a directory, a directory a link, or it vanished or appeared. Nothing was done through the
+    change, and calling again sees the new state, so the answer is retryable."""
+
+    retryable = True
+
+
+def changed(shown: str, root: str | None = None) -> PathChanged:
+    details = {"path": shown, "reason": "changed"}
+    if root is not None:
+        details["root"] = root
+    return PathChanged(
+        f"'{shown}' changed while it was being used; retry", recovery_steps=CHANGED_STEPS, details=details
+    )
 
 
 def kind_of(mode: int) -> str:
@@ -136,6 +153,11 @@ class Dir:
     def fsync(self) -> None:
         """Make renames in this directory durable (best effort)."""
 
+    def removed(self) -> bool:
+        """Whether this directory was removed from the tree since it was opened (then every
+        name in it is missing, because the directory changed, not because the caller erred)."""
+        return False
+
 
 class FdDir(Dir):
     """POSIX: a directory file descriptor; every call is an ``*at`` call relative to it."""
@@ -158,7 +180,7 @@ class FdDir(Dir):
 
     def child(self, name: str) -> FdDir:
         fd = os.open(name, os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, dir_fd=self.fd)
-        return FdDir(fd, (*self.rel, name), self.path / name)
+        return type(self)(fd, (*self.rel, name), self.path / name)
 
     def open(self, name: str, flags: int, mode: int = 0o666) -> int:
         return os.open(name, flags | O_NOFOLLOW | O_CLOEXEC, mode, dir_fd=self.fd)
@@ -176,7 +198,19 @@ class FdDir(Dir):
         os.rmdir(name, dir_fd=self.fd)
 
     def rmtree(self, name: str) -> None:
-        shutil.rmtree(name, dir_fd=self.fd)  # fd-based on POSIX: never follows a link
+        """Remove ``name`` and everything below it through :meth:`child`, so a directory
+        swapped for a link, FIFO or file on the way is an ``OSError`` (``ELOOP``/``ENOTDIR``),
+        never followed or blocked on (``shutil.rmtree`` opens without ``O_NOFOLLOW`` or
+        ``O_NONBLOCK``). Entries that vanish meanwhile are already gone, which is the goal."""
+        with self.child(name) as inner:
+            with inner.scandir() as listing:
+                entries = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in listing]
+            for entry, is_dir in entries:
+                try:
+                    inner.rmtree(entry) if is_dir else inner.unlink(entry)
+                except FileNotFoundError:
+                    continue
+        self.rmdir(name)
 
     def replace(self, name: str, dst: Dir, dst_name: str) -> None:
         assert isinstance(dst, FdDir)
@@ -188,6 +222,9 @@ class FdDir(Dir):
 
     def readlink(self, name: str) -> str:
         return os.readlink(name, dir_fd=self.fd)
+
+    def removed(self) -> bool:
+        return os.fstat(self.fd).st_nlink == 0
 
     def fsync(self) -> None:
         try:
@@ -218,7 +255,7 @@ class PathDir(Dir):
             raise OSError(errno.ELOOP, "is a link", str(self.path / name))
         if not stat.S_ISDIR(info.st_mode):
             raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(self.path / name))
-        return PathDir((*self.rel, name), self.path / name)
+        return type(self)((*self.rel, name), self.path / name)
 
     def open(self, name: str, flags: int, mode: int = 0o666) -> int:
         target = self.path / name
@@ -260,6 +297,14 @@ class PathDir(Dir):
         return os.readlink(self.path / name)
 
 
+def _unresolvable(resolved: str) -> bool:
+    """Whether ``realpath`` left a link in ``resolved`` (it does so for a link loop)."""
+    try:
+        return stat.S_ISLNK(os.lstat(resolved).st_mode)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP  # missing entries are for the operation to judge
+
+
 def _is_link(info: os.stat_result) -> bool:
     attributes = getattr(info, "st_file_attributes", 0)
     return stat.S_ISLNK(info.st_mode) or bool(attributes & _REPARSE_POINT)
@@ -295,11 +340,22 @@ class Target:
 class Sandbox:
     """One configured root: resolves callers' paths and opens what they name, never outside."""
 
-    def __init__(self, name: str, path: Path, *, read_only: bool, use_dir_fd: bool = DIR_FD_SUPPORTED) -> None:
+    def __init__(
+        self,
+        name: str,
+        path: Path,
+        *,
+        read_only: bool,
+        use_dir_fd: bool = DIR_FD_SUPPORTED,
+        dir_class: type[Dir] | None = None,
+    ) -> None:
+        """``dir_class`` replaces the directory-handle implementation chosen by ``use_dir_fd``:
+        every file-system call of an operation goes through it, so a test can change the tree
+        between any two of them (the races a concurrent program causes, made deterministic)."""
         self.name = name
         self.path = Path(os.path.realpath(path))
         self.read_only = read_only
-        self._dir_class: type[FdDir | PathDir] = FdDir if use_dir_fd else PathDir
+        self.dir_class: type[Dir] = dir_class or (FdDir if use_dir_fd else PathDir)
 
     def __repr__(self) -> str:
         return f"Sandbox({self.name!r}, {str(self.path)!r}, read_only={self.read_only})"
@@ -323,28 +379,27 @@ class Sandbox:
                 ],
                 details={"path": display(parts), "root": self.name, "reason": "symlink_escape"},
             )
-        self._refuse_loop(resolved, parts)
+        self._refuse_loop(resolved, parts, base)
         return Target(parts, inside if follow else (*inside, parts[-1]))
 
-    def _refuse_loop(self, resolved: str, parts: RelPath) -> None:
-        try:
-            info = os.lstat(resolved)
-        except OSError as exc:
-            if exc.errno != errno.ELOOP:
-                return  # missing entries are for the operation to judge
-            info = None
-        if info is None or stat.S_ISLNK(info.st_mode):
-            raise InvalidInput(
-                f"'{display(parts)}' goes through a symbolic link that cannot be resolved (a link loop)",
-                recovery_steps=["Use a path that does not go through this link."],
-                details={"path": display(parts), "reason": "symlink_loop"},
-            )
+    def _refuse_loop(self, resolved: str, parts: RelPath, base: RelPath) -> None:
+        """A resolved path that is still a link (or ``ELOOP``) is a loop, unless resolving
+        again gives another answer: then a link was swapped in or out meanwhile."""
+        if not _unresolvable(resolved):
+            return
+        if not base or os.path.realpath(os.path.join(self.path, *base)) != resolved or not _unresolvable(resolved):
+            raise changed(display(parts), self.name)
+        raise InvalidInput(
+            f"'{display(parts)}' goes through a symbolic link that cannot be resolved (a link loop)",
+            recovery_steps=["Use a path that does not go through this link."],
+            details={"path": display(parts), "reason": "symlink_loop"},
+        )
 
     # step 2 ------------------------------------------------------------------------------
 
     def open_root(self) -> Dir:
         try:
-            return self._dir_class.open_root(self.path)
+            return self.dir_class.open_root(self.path)  # type: ignore[attr-defined]
         except OSError as exc:
             if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
                 raise Conflict(
@@ -371,9 +426,15 @@ class Sandbox:
                     if not create:
                         raise
                     check_portable_name(name)
-                    current.mkdir(name)
-                    created.append(display(done))
-                    following = current.child(name)
+                    try:
+                        current.mkdir(name)
+                        created.append(display(done))
+                    except FileExistsError:
+                        pass  # made meanwhile: used if it is a directory, judged below if not
+                    try:
+                        following = current.child(name)
+                    except FileNotFoundError:
+                        raise changed(shown or display(done), self.name) from None  # removed again
                 current.close()
                 current = following
         except OSError as exc:
@@ -393,13 +454,9 @@ class Sandbox:
                 info = current.lstat(done[-1])
             except OSError:
                 info = None
-            if info is not None and _is_link(info):
-                return Conflict(
-                    f"'{shown or display(done)}' changed while in use: '{display(done)}' is now a link",
-                    recovery_steps=CHANGED_STEPS,
-                    details={"path": shown or display(done), "reason": "changed"},
-                )
-            kind = kind_of(info.st_mode) if info is not None else "file"
+            if info is None or _is_link(info) or stat.S_ISDIR(info.st_mode):
+                return changed(shown or display(done), self.name)  # it was a directory when resolved
+            kind = kind_of(info.st_mode)
             return InvalidInput(
                 f"'{display(done)}' is a {kind}, not a directory",
                 recovery_steps=[
@@ -407,6 +464,8 @@ class Sandbox:
                 ],
                 details={"path": shown or display(done), "type": kind},
             )
+        if exc.errno == errno.EEXIST or (exc.errno == errno.ENOENT and current.removed()):
+            return changed(shown or display(done), self.name)  # made, or removed, meanwhile
         return fs_error(exc, display(done) if exc.errno == errno.ENOENT else (shown or display(done)), root=self.name)
 
     def open_parent(self, target: Target, *, create: bool = False) -> tuple[Dir, list[str]]:
@@ -417,6 +476,8 @@ class Sandbox:
         try:
             return parent.lstat(name)
         except FileNotFoundError:
+            if parent.removed():
+                raise changed(shown, self.name) from None
             return None
         except OSError as exc:
             raise fs_error(exc, shown, root=self.name) from None
@@ -431,22 +492,22 @@ class Sandbox:
             if before is None:
                 raise not_found(target.shown, self.name)
             if _is_link(before):  # it was resolved to a non-link: it changed since
-                raise Conflict(f"'{target.shown}' changed while it was being opened", recovery_steps=CHANGED_STEPS)
+                raise changed(target.shown, self.name)
             refuse_kind(before, target.shown, reading=True)
-            try:
-                fd = parent.open(target.name, os.O_RDONLY | O_NONBLOCK | O_BINARY)
-            except OSError as exc:
-                raise self._open_error(exc, target) from None
+            return self.open_checked(parent, target.name, before, target.shown)
+
+    def open_checked(self, parent: Dir, name: str, before: os.stat_result, shown: str) -> tuple[int, os.stat_result]:
+        """Open ``name``, which ``lstat`` showed to be the regular file ``before``, for reading;
+        anything else found there by the time it is open means it changed."""
+        try:
+            fd = parent.open(name, os.O_RDONLY | O_NONBLOCK | O_BINARY)
+        except OSError as exc:
+            raise fs_error(exc, shown, root=self.name, checked=True) from None
         opened = os.fstat(fd)
         if not stat.S_ISREG(opened.st_mode) or not os.path.samestat(before, opened):
             os.close(fd)
-            raise Conflict(f"'{target.shown}' changed while it was being opened", recovery_steps=CHANGED_STEPS)
+            raise changed(shown, self.name)
         return fd, opened
-
-    def _open_error(self, exc: OSError, target: Target) -> WorkbenchError:
-        if exc.errno == errno.ELOOP:
-            return Conflict(f"'{target.shown}' changed while it was being opened", recovery_steps=CHANGED_STEPS)
-        return fs_error(exc, target.shown, root=self.name)
 
     def link_destination(self, parent: Dir, name: str) -> str | None:
         """Where the link ``name`` in ``parent`` points, relative to the root; ``None`` when that
@@ -498,10 +559,36 @@ def not_found(shown: str, root: str) -> NotFound:
     )
 
 
-def fs_error(exc: OSError, shown: str, *, root: str) -> WorkbenchError:
-    """An OS error as the one error shape (unknown ones are re-raised: INTERNAL_ERROR)."""
+CONTRADICTIONS = frozenset(
+    {
+        None,  # raised without an errno by library code that noticed a swap (shutil)
+        errno.ENOENT,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.EEXIST,
+        errno.ENOTEMPTY,
+        errno.ELOOP,
+        errno.EMLINK,
+        errno.EINVAL,  # rename of a directory that was moved into its destination meanwhile
+        errno.ENXIO,  # open of a socket or FIFO swapped in for the file that was checked
+        errno.ENODEV,
+        errno.ESTALE,
+    }
+)
+"""What a call on an entry answers when the entry is no longer what was just checked."""
+
+
+def fs_error(exc: OSError, shown: str, *, root: str, checked: bool = False) -> WorkbenchError:
+    """An OS error as the one error shape (unknown ones are re-raised: INTERNAL_ERROR).
+
+    ``checked`` says the entry was examined just before the failing call (``lstat``, a walk
+    that succeeded, a count): then any answer that contradicts what was seen
+    (:data:`CONTRADICTIONS`) means another program changed it in between, which is the
+    retryable :class:`PathChanged`, not a statement about the request."""
     code = exc.errno
     details = {"path": shown, "root": root}
+    if checked and code in CONTRADICTIONS:
+        return changed(shown, root)
     if code == errno.ENOENT:
         return not_found(shown, root)
     if code == errno.ENOTDIR:
@@ -515,8 +602,18 @@ def fs_error(exc: OSError, shown: str, *, root: str) -> WorkbenchError:
     if code == errno.EEXIST:
         return Conflict(f"'{shown}' already exists", details=details)
     if code in (errno.ELOOP, errno.EMLINK):
+        return changed(shown, root)
+    if code in (errno.ENXIO, errno.ENODEV):
+        return PermissionDenied(
+            f"'{shown}' is a socket, FIFO or device, not a regular file; only regular files are read or written",
+            recovery_steps=["Pick a regular file; device files, FIFOs and sockets are never opened."],
+            details=details,
+        )
+    if code in (errno.EBUSY, errno.ETXTBSY):
         return Conflict(
-            f"'{shown}' changed while in use (a link appeared)", recovery_steps=CHANGED_STEPS, details=details
+            f"'{shown}' is in use by the system (a mount point or a running program)",
+            recovery_steps=["Leave it alone, or ask the user to free it."],
+            details=details,
         )
     if code == errno.ENOTEMPTY:
         return Conflict(f"the directory '{shown}' is not empty", details=details)

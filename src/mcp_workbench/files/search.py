@@ -8,10 +8,15 @@ exponential time and cannot be interrupted otherwise.
 
 Content is read cheaply: the walk takes entry types from the directory listing; each regular
 file is opened relative to its directory (never through a link), checked with ``fstat`` and
-read whole with one call; a NUL byte in its first 8 KB makes it binary; and when the pattern
-requires a literal (:mod:`mcp_workbench.files.prefilter`), a file whose bytes lack it is
-passed over undecoded. Only the rest is decoded (UTF-8, else cp1252; a BOM decides) and
-matched with the caller's regular expression, so results are those of matching every file.
+read whole with one call. Whether it is text, and in which encoding, is decided by the rule
+``read`` uses (:func:`mcp_workbench.files.textio.sniff_file`, with a fast path for ASCII), so
+search finds what ``read`` shows (BOM-less UTF-16, Shift-JIS, ...). When the pattern requires
+a literal (:mod:`mcp_workbench.files.prefilter`) and the file's encoding spells ASCII as itself
+(:func:`~mcp_workbench.files.textio.ascii_based`: no BOM, no NUL), a file whose bytes lack it
+is passed over undecoded, and counted as searched even if the rule would call it binary. Only
+the rest is decoded and matched with the caller's regular expression, so results are those of
+matching every file. (Telling a legacy encoding costs charset-normalizer's time per file, as in
+``read``: in trees of non-UTF-8 files a pattern without a literal is slower.)
 
 Caps: entries visited (``max_files``), matches (``max_results``), bytes per searched file
 (larger files are skipped and counted), and time. The summary's ``stopped_by`` names the cap
@@ -21,7 +26,6 @@ search can be narrowed and repeated.
 
 from __future__ import annotations
 
-import codecs
 import os
 import re
 import stat
@@ -35,20 +39,11 @@ from mcp_workbench.files.ignore import Rules, matcher
 from mcp_workbench.files.paths import RelPath, display
 from mcp_workbench.files.prefilter import prefilter_for
 from mcp_workbench.files.sandbox import O_BINARY, O_NONBLOCK, Dir, Sandbox, kind_of
-from mcp_workbench.files.textio import read_at_most
+from mcp_workbench.files.textio import ascii_based, read_at_most, sniff_file
 from mcp_workbench.files.walk import Walk
 
 MAX_SEARCH_DEPTH = 64
 SNIPPET_CHARS = 240
-BINARY_PROBE = 8192
-_TEXT_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-_ANY_BOM = tuple(bom for bom, _ in _TEXT_BOMS)
 _READ_FLAGS = os.O_RDONLY | O_NONBLOCK | O_BINARY
 
 
@@ -218,20 +213,15 @@ class _Scanner:
         if len(data) > limit:
             counters.large += 1
             return
-        if data.startswith(_ANY_BOM):
-            text = _decode_with_bom(data)
-        elif data.find(b"\x00", 0, BINARY_PROBE) >= 0:
+        if self.admits is not None and not self.admits(data) and ascii_based(data):
+            counters.searched += 1  # passed over by its bytes, before the cost of telling its encoding
+            return
+        sniffed = sniff_file(data)
+        if sniffed.kind != "text" or sniffed.encoding is None:
             counters.binary += 1
             return
-        else:
-            if self.admits is not None and not self.admits(data):
-                counters.searched += 1
-                return
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError:
-                text = data.decode("cp1252", "replace")
         counters.searched += 1
+        text = data[len(sniffed.bom) :].decode(sniffed.encoding, "replace")
         for match in _matches_in(text, rel, self.regex, counters, self.deadline):
             emit(match)
             counters.found += 1
@@ -247,13 +237,6 @@ class _Scanner:
             self.counters.large += 1  # too large is what it would have been skipped for anyway
         else:
             self.counters.unreadable += 1
-
-
-def _decode_with_bom(data: bytes) -> str:
-    for bom, encoding in _TEXT_BOMS:
-        if data.startswith(bom):
-            return data[len(bom) :].decode(encoding, "replace")
-    raise AssertionError("called without a byte-order mark")  # pragma: no cover
 
 
 def _matches_in(

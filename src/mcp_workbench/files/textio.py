@@ -3,8 +3,9 @@
 Detection, on the first 64 KB: a byte-order mark decides (UTF-8/16/32); else image magic
 bytes make an image; else valid UTF-8 is UTF-8; else NUL bytes mean binary (unless they fall
 in the pattern of BOM-less UTF-16); else many control bytes mean binary; else
-charset-normalizer names a legacy encoding (cp1252 when it is among the equally good
-guesses, as browsers do), with cp1252 / latin-1 as the fallback.
+charset-normalizer names a legacy encoding among those that spell ASCII as itself
+(:func:`ascii_transparent`; cp1252 when it is among the equally good guesses, as browsers
+do), with cp1252 / latin-1 as the fallback. Read and content search both decide by this rule.
 
 Lines are split on the encoded newline at code-unit boundaries, so UTF-16 and UTF-32 files
 are read by lines as exactly as UTF-8 ones, and every line's byte offset is known: a read
@@ -14,12 +15,14 @@ cut by the byte cap says precisely where to continue (``start_line`` or ``offset
 from __future__ import annotations
 
 import codecs
+import functools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
 from mcp_workbench.files.images import ImageInfo, sniff_image
+from mcp_workbench.platform.textcodecs import text_encoding
 from mcp_workbench.platform.textdetect import BOMS as _BOMS
 from mcp_workbench.platform.textdetect import bomless_utf16 as _bomless_utf16
 from mcp_workbench.platform.textdetect import decodes as _decodes
@@ -30,6 +33,7 @@ CHUNK_BYTES = 64 * 1024
 LINE_COUNT_LIMIT = 32 * 1024 * 1024
 """Files up to this size have their lines counted (``total_lines``) on every read."""
 
+_BOM_PREFIXES = tuple(bom for bom, _ in _BOMS)
 _UNIT_CODECS = {"utf-16-le": 2, "utf-16-be": 2, "utf-32-le": 4, "utf-32-be": 4}
 
 
@@ -49,13 +53,36 @@ class Sniffed:
         return self.encoding + (" with BOM" if self.bom else "")
 
 
-def normalize_encoding(name: str) -> str:
-    """A codec name as reported and used here (``UTF8`` -> ``utf-8``, ``latin1`` -> ``latin-1``).
+ENCODING_ADVICE = (
+    "use a text encoding such as 'utf-8', 'utf-16', 'latin-1' or 'cp1252', or leave 'encoding' out "
+    "(read detects it, write uses utf-8)"
+)
 
-    ``utf-16``/``utf-32`` without an endianness mean little-endian (a BOM, when present,
-    decides instead). Raises ``LookupError`` for unknown codecs.
+
+def text_codec(name: str) -> str:
+    """The canonical codec name of the text encoding ``name`` (``UTF8`` -> ``utf-8``,
+    ``utf-8-sig`` stays itself, so a write can still ask for a BOM).
+
+    Raises ``ValueError`` (a message for the caller, naming what to use instead) for unknown
+    names and for codecs that are not text encodings (``rot13``, ``hex``, ``base64``, ``idna``):
+    Python's codec registry holds both, and only the first can decode or encode a file.
     """
-    canonical = codecs.lookup(name).name
+    canonical = text_encoding(name)
+    if canonical is not None:
+        return canonical
+    try:
+        codecs.lookup(name)
+    except (LookupError, TypeError, ValueError):
+        raise ValueError(f"unknown encoding {name!r}; {ENCODING_ADVICE}") from None
+    raise ValueError(f"{name!r} is a codec but not a text encoding; {ENCODING_ADVICE}")
+
+
+def normalize_encoding(name: str) -> str:
+    """A text encoding's name as reported and used here (``UTF8`` -> ``utf-8``, ``latin1`` ->
+    ``iso8859-1``); ``utf-16``/``utf-32`` without an endianness mean little-endian (a BOM, when
+    present, decides instead). Raises ``ValueError`` as :func:`text_codec` does.
+    """
+    canonical = text_codec(name)
     return {"utf-16": "utf-16-le", "utf-32": "utf-32-le", "utf-8-sig": "utf-8"}.get(canonical, canonical)
 
 
@@ -78,12 +105,56 @@ def sniff(sample: bytes, *, whole: bool, encoding: str | None = None) -> Sniffed
     return Sniffed("text", _legacy_encoding(sample))
 
 
+_UTF8 = Sniffed("text", "utf-8")
+_ASCII_MAGICS = (b"GIF8", b"RIFF")
+"""How the only image signatures made of ASCII bytes (GIF, WebP) begin."""
+
+
+def sniff_file(data: bytes) -> Sniffed:
+    """:func:`sniff` for a file held whole in memory: always the answer of
+    ``sniff(data[:SAMPLE_BYTES], whole=len(data) < SAMPLE_BYTES)`` (what ``read`` decides),
+    found without copying the sample for the common case, ASCII text without NUL bytes
+    (which no BOM starts, and which only a GIF or WebP signature could make an image: those
+    take the full path).
+
+    Content search classifies files with it, so it searches exactly the files ``read`` shows
+    as text, decoded as ``read`` decodes them.
+    """
+    if data.isascii() and not data.startswith(_ASCII_MAGICS) and data.find(b"\x00", 0, SAMPLE_BYTES) < 0:
+        return _UTF8
+    sample = data[:SAMPLE_BYTES]
+    return sniff(sample, whole=len(sample) < SAMPLE_BYTES)
+
+
+def ascii_based(data: bytes) -> bool:
+    """Whether ``data``, if it is text at all, is in an encoding that spells ASCII as itself:
+    no BOM and no NUL in the sample leave only UTF-8 or a legacy code page (see the module
+    docstring). Then text holding an ASCII string implies bytes holding it."""
+    return data.find(b"\x00", 0, SAMPLE_BYTES) < 0 and not data.startswith(_BOM_PREFIXES)
+
+
+@functools.cache
+def ascii_transparent(encoding: str) -> bool:
+    """Whether every ASCII character of text in ``encoding`` is its own single byte, both ways
+    (UTF-8, cp1252, Shift-JIS, GBK ... yes; UTF-16, UTF-7, EBCDIC no). Then text holding an
+    ASCII string implies bytes holding it, which lets search pass over files by their bytes."""
+    try:
+        return all(
+            chr(code).encode(encoding) == bytes([code]) and bytes([code]).decode(encoding) == chr(code)
+            for code in range(128)
+        )
+    except (UnicodeError, LookupError):
+        return False
+
+
 def _legacy_encoding(sample: bytes) -> str:
     import charset_normalizer  # imported here: most files are UTF-8, and its import is slow
 
-    results = charset_normalizer.from_bytes(sample)
-    best = results.best()
-    if best is not None:
+    # Only encodings that spell ASCII as itself: a NUL-free file that is not UTF-8 is read as an
+    # ASCII-based code page, never as EBCDIC or UTF-7, and search may pass over files by bytes.
+    results = [match for match in charset_normalizer.from_bytes(sample) if ascii_transparent(match.encoding)]
+    if results:
+        best = results[0]  # the library's best first
         equally_good = {m.encoding for m in results if m.chaos == best.chaos} | set(best.could_be_from_charset)
         if "cp1252" in equally_good and _decodes(sample, "cp1252", whole=True):
             return "cp1252"

@@ -84,10 +84,12 @@ class Walk:
         gitignore: bool = True,
         deadline: float | None = None,
         stat_entries: bool = True,
+        top: Dir | None = None,
     ) -> None:
         """``stat_entries=False`` takes each entry's type from the directory listing and
         leaves its status to be asked for (see :class:`WalkItem`): one system call less per
-        entry for walkers that need only names and types."""
+        entry for walkers that need only names and types. ``top``, the directory ``start``
+        already opened by the caller, is walked (and closed) instead of opening it again."""
         self.sandbox = sandbox
         self.start = start
         self.max_depth = max_depth
@@ -95,11 +97,12 @@ class Walk:
         self.gitignore = gitignore
         self.deadline = deadline
         self.stat_entries = stat_entries
+        self.top = top
         self.report = WalkReport()
         self._ignorer = Ignorer()
 
     def __iter__(self) -> Iterator[WalkItem]:
-        top, _ = self.sandbox.open_dir(self.start)
+        top = self.top if self.top is not None else self.sandbox.open_dir(self.start)[0]
         if self.gitignore:
             self._load_ancestor_rules()
             self._load_rules(top, self.start)
@@ -193,8 +196,12 @@ def read_small_text(directory: Dir, name: str, limit: int) -> list[str] | None:
         fd = directory.open(name, os.O_RDONLY | O_NONBLOCK | O_BINARY)
     except OSError:
         return None
-    with os.fdopen(fd, "rb") as handle:
-        if not os.path.samestat(info, os.fstat(handle.fileno())):
+    try:
+        if not os.path.samestat(info, os.fstat(fd)):  # before fdopen, which refuses a directory
             return None
-        data = handle.read(limit)
+        data = os.read(fd, limit)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     return data.decode("utf-8", "replace").splitlines()

@@ -38,8 +38,10 @@ from mcp_workbench.files.sandbox import (
     O_BINARY,
     O_NONBLOCK,
     Dir,
+    PathChanged,
     Sandbox,
     Target,
+    changed,
     fs_error,
     kind_of,
     not_found,
@@ -118,9 +120,9 @@ def _still_the_same(parent: Dir, name: str, expect: os.stat_result, shown: str) 
             expect.st_mtime_ns,
         )
     ):
-        raise Conflict(
+        raise PathChanged(
             f"'{shown}' changed while it was being edited; nothing was written",
-            recovery_steps=["Read the file again and repeat the edit against its current content."],
+            recovery_steps=["Call again: the edit is applied to the current content, or says why it no longer fits."],
             details={"path": shown, "reason": "changed"},
         )
 
@@ -180,12 +182,18 @@ def _open_parent(sandbox: Sandbox, target: Target, *, create: bool, dry_run: boo
 
 def _encode(content: str, encoding: str) -> bytes:
     try:
-        return content.encode(encoding)
+        return content.encode(textio.text_codec(encoding))
     except UnicodeEncodeError as exc:
         raise InvalidInput(
             f"the content cannot be written as {encoding}: {exc.reason} at character {exc.start}",
             recovery_steps=["Use encoding 'utf-8', or remove the characters that encoding cannot hold."],
             details={"field": "content", "encoding": encoding},
+        ) from None
+    except ValueError as exc:  # not a text encoding: callers of the service API bypass the model
+        raise InvalidInput(
+            str(exc),
+            recovery_steps=["Call again with encoding 'utf-8' (or another text encoding)."],
+            details={"field": "encoding"},
         ) from None
 
 
@@ -252,7 +260,7 @@ def write_file(
                 shown=target.shown,
             )
         except OSError as exc:
-            raise fs_error(exc, target.shown, root=sandbox.name) from None
+            raise fs_error(exc, target.shown, root=sandbox.name, checked=True) from None
     return result
 
 
@@ -329,7 +337,7 @@ def edit_file(
                 shown=target.shown,
             )
         except OSError as exc:
-            raise fs_error(exc, target.shown, root=sandbox.name) from None
+            raise fs_error(exc, target.shown, root=sandbox.name, checked=True) from None
     return result
 
 
@@ -337,11 +345,12 @@ def _read_whole(parent: Dir, target: Target, limit: int, *, root: str) -> tuple[
     try:
         fd = parent.open(target.name, os.O_RDONLY | O_NONBLOCK | O_BINARY)
     except OSError as exc:
-        raise fs_error(exc, target.shown, root=root) from None
+        raise fs_error(exc, target.shown, root=root, checked=True) from None
+    opened = os.fstat(fd)
+    if not stat.S_ISREG(opened.st_mode):  # checked before fdopen, which refuses a directory
+        os.close(fd)
+        raise changed(target.shown, root)
     with os.fdopen(fd, "rb") as handle:
-        opened = os.fstat(handle.fileno())
-        if not stat.S_ISREG(opened.st_mode):
-            raise Conflict(f"'{target.shown}' changed while it was being opened")
         raw = handle.read(limit + 1)
     if len(raw) > limit:
         raise _too_large(len(raw), limit, "the file to edit")
@@ -389,7 +398,7 @@ def make_directory(roots: RootSet, sandbox: Sandbox, target: Target, *, parents:
                     parent.mkdir(target.name)
                     parent.fsync()
             except OSError as exc:
-                raise fs_error(exc, target.shown, root=sandbox.name) from None
+                raise fs_error(exc, target.shown, root=sandbox.name, checked=True) from None
     return {**result, "created": [*created, target.shown], "existed": False}
 
 
@@ -433,8 +442,13 @@ def move(
             }
             if dry_run:
                 return result
-            with commit_point_in_thread():
-                _rename(src_box, src_dir, src, dst_dir=dst_dir, dst=dst, moving=moving, state=state)
+            try:
+                with commit_point_in_thread():
+                    _rename(src_box, src_dir, src, dst_dir=dst_dir, dst=dst, moving=moving, state=state)
+            except Conflict as exc:
+                if overwrite and exc.details.get("reason") == "exists":  # it appeared after the check
+                    raise changed(dst.shown, dst_box.name) from None
+                raise
             result["copied_across_devices"] = False
     return result
 
@@ -481,7 +495,7 @@ def _rename(
                 _drop_twin(src_dir, src.name, moving)
     except OSError as exc:
         if exc.errno != errno.EXDEV:
-            raise fs_error(exc, src.shown, root=box.name) from None
+            raise fs_error(exc, src.shown, root=box.name, checked=True) from None
         copy_across_devices(box, src_dir, src, dst_dir=dst_dir, dst=dst, moving=moving, replace=state != "new")
     src_dir.fsync()
     dst_dir.fsync()
@@ -520,14 +534,14 @@ def copy_across_devices(
         fd = src_dir.open(src.name, os.O_RDONLY | O_NONBLOCK | O_BINARY)
         with os.fdopen(fd, "rb") as handle:
             if not os.path.samestat(os.fstat(handle.fileno()), moving):
-                raise Conflict(f"'{src.shown}' changed while it was being moved")
+                raise changed(src.shown, box.name)
             data = handle.read()
         place_atomically(
             dst_dir, dst.name, data, create_only=not replace, mode=stat.S_IMODE(moving.st_mode), shown=dst.shown
         )
         src_dir.unlink(src.name)
     except OSError as exc:
-        raise fs_error(exc, src.shown, root=box.name) from None
+        raise fs_error(exc, src.shown, root=box.name, checked=True) from None
 
 
 # --- delete ---------------------------------------------------------------------------------------
@@ -545,7 +559,7 @@ def delete(
         kind = kind_of(existing.st_mode)
         result: dict[str, Any] = {"root": sandbox.name, "path": target.shown, "type": kind, "dry_run": dry_run}
         if kind == "directory":
-            entries = _count_below(sandbox, target, limit=limits.max_delete_entries)
+            entries = _count_below(sandbox, parent, target, limit=limits.max_delete_entries)
             result["entries"] = entries
             if entries and not recursive:
                 raise Conflict(
@@ -574,14 +588,20 @@ def delete(
                     parent.unlink(target.name)
                 parent.fsync()
         except OSError as exc:
-            raise fs_error(exc, target.shown, root=sandbox.name) from None
+            raise fs_error(exc, target.shown, root=sandbox.name, checked=True) from None
     return result
 
 
-def _count_below(sandbox: Sandbox, target: Target, *, limit: int) -> int:
-    """Entries below a directory, counted up to ``limit + 1`` (links are counted, not entered)."""
+def _count_below(sandbox: Sandbox, parent: Dir, target: Target, *, limit: int) -> int:
+    """Entries below the directory ``target`` of ``parent``, counted up to ``limit + 1``
+    (links are counted, not entered). It is opened from ``parent``, where it was just seen to
+    be a directory: anything else there now means it changed."""
+    try:
+        top = parent.child(target.name)
+    except OSError as exc:
+        raise fs_error(exc, target.shown, root=sandbox.name, checked=True) from None
     count = 0
-    for _ in Walk(sandbox, target.real, max_depth=MAX_DELETE_DEPTH, gitignore=False):
+    for _ in Walk(sandbox, target.real, max_depth=MAX_DELETE_DEPTH, gitignore=False, top=top):
         count += 1
         if count > limit:
             break
