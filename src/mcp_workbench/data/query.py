@@ -201,7 +201,8 @@ def paginate(
     """Cut fetched rows to the page and the byte cap, and say exactly whether more exist.
 
     ``cut``: the fetch stopped at its page budget, so rows may exist past the last one; the
-    budget is set so that such rows are always over ``max_bytes`` too, and are cut here.
+    budget is set so that such rows are always over ``max_bytes`` too, and are cut here (when
+    they are not, the page is cut after its last row).
 
     Values are converted (``converters``, one per column) and made JSON-safe a column at a
     time (see :func:`column_to_json`). A row's size is
@@ -225,7 +226,8 @@ def paginate(
     else:
         rows = list(map(list, zip(*by_column, strict=True))) if by_column else [[] for _ in page_rows]
     truncated_by = "limit" if more else None
-    json_bytes = len(to_json_bytes(rows)) - 1 if rows else 0
+    # a page cut by the fetch budget is over max_bytes: measured row by row, not encoded whole
+    json_bytes = max_bytes + 1 if cut else len(to_json_bytes(rows)) - 1 if rows else 0
     if json_bytes > max_bytes:
         kept = _rows_within(rows, max_bytes)
         if not kept:
@@ -238,8 +240,6 @@ def paginate(
         by_column = [values[:kept] for values in by_column]
         truncated_by = "bytes"
         json_bytes = max_bytes  # at most
-    elif cut:
-        truncated_by = "bytes"
     truncated = truncated_by is not None
     return Page(
         columns=columns,

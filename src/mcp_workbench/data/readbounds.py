@@ -12,22 +12,27 @@ process, not after:
 - **row bound** (PostgreSQL): the server refuses a row whose text form is over the value bound
   (the read is wrapped, see :func:`pg_bounded`), so the driver never receives it.
 - **page budget** (``4 × max_result_bytes``): rows are taken from the driver while their running
-  size stays within the budget; the row that crosses it is the last one taken. On SQLite this
-  runs row by row in the connection's thread (:func:`take_rows`); on PostgreSQL the server adds
-  the running size up and sends nothing past the crossing row. The budget is at least twice the
-  JSON the rows make, so a read stopped by it is always also cut by the exact byte cap, and
-  paging stays exact.
+  size stays within the budget; the row that crosses it is the last one taken. On SQLite
+  (:func:`sqlite_rows`, in the connection's thread) a read first runs with a per-value bound
+  small enough that all the rows it may return fit in the budget together, and is fetched in
+  one go; only when a value is over that is it run again with the value bound and taken row by
+  row, measuring each (:func:`take_rows`). On PostgreSQL the server adds the running size up and
+  sends nothing past the crossing row. A row's measured size is at most 2.5× its JSON, so rows
+  that cross the budget are also over the byte cap: the exact cut by ``max_result_bytes`` still
+  decides the page, and paging stays exact.
 - **SQLite heap** (``max(64 MiB, 16 × value bound)``, process-wide, the lowest configured wins):
   SQLite's own allocations are capped (``PRAGMA hard_heap_limit``), which bounds a row of many
   large values; caches give way first (``soft_heap_limit`` at half of it).
 
-A read over a bound answers TOO_LARGE; nothing is half-built. What one read call can hold is
-then about the page budget plus one row, and the converted page (see docs/data.md).
+A read over a bound answers TOO_LARGE; nothing is half-built. What one read call holds is then
+the page budget, the crossing row and the converted page: about 40 × ``max_result_bytes`` at
+worst (the README's Safety section; ``bench/memory.py`` measures it).
 """
 
 from __future__ import annotations
 
 import marshal
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +41,10 @@ from mcp_workbench.platform.errors import TooLarge
 from mcp_workbench.settings import DataSettings
 
 _MIN_HEAP_BYTES = 64 * 1024 * 1024
+# Below this per-value bound a whole-page fetch is not worth trying: read row by row at once.
+_MIN_SMALL_VALUE_BYTES = 64
+# Columns assumed before the statement's own are known (its first row is read with this).
+_FIRST_ROW_COLUMNS = 16
 # The marker the PostgreSQL row bound raises with (an integer cast of this text fails).
 ROW_OVER_BOUND = "workbench_row_over_bound"
 _PG_EXTRA_COLUMNS = 2  # workbench_size, workbench_upto
@@ -73,6 +82,44 @@ def take_rows(rows: Iterable[Sequence[Any]], max_rows: int, budget: int) -> tupl
         if len(taken) >= max_rows:
             break
     return taken, False
+
+
+def sqlite_rows(
+    db: sqlite3.Connection, sql: str, params: tuple[Any, ...], max_rows: int, bounds: ReadBounds
+) -> tuple[Sequence[Any], list[Any], bool]:
+    """In the connection's thread: the statement's description, up to ``max_rows`` rows within
+    the page budget, and whether the budget stopped it.
+
+    The fast way: with ``SQLITE_LIMIT_LENGTH`` at ``budget / (rows × columns)`` no page can be
+    over the budget, so the rows are fetched in one go, unmeasured. A value over that small
+    bound (SQLITE_TOOBIG, often just a long text) makes SQLite stop the statement; it is then
+    run again at the value bound and taken row by row (:func:`take_rows`). The connection is
+    left at the value bound either way.
+    """
+    small = bounds.page_bytes // (max_rows * _FIRST_ROW_COLUMNS)
+    if small >= _MIN_SMALL_VALUE_BYTES:
+        try:
+            db.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, small)
+            cursor = db.execute(sql, params)
+            try:
+                description = cursor.description or ()
+                small = bounds.page_bytes // (max_rows * max(1, len(description)))
+                if small >= _MIN_SMALL_VALUE_BYTES:
+                    db.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, small)
+                    return description, cursor.fetchmany(max_rows), False
+            finally:
+                cursor.close()
+        except sqlite3.DataError as exc:
+            if "too big" not in str(exc):
+                raise
+        finally:
+            db.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, bounds.value_bytes)
+    cursor = db.execute(sql, params)
+    try:
+        rows, cut = take_rows(cursor, max_rows, bounds.page_bytes)
+        return cursor.description or (), rows, cut
+    finally:
+        cursor.close()
 
 
 def pg_bounded(sql: str, bounds: ReadBounds) -> str:

@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, PoolResetState
 
 from mcp_workbench.data.dberrors import translate_db_errors
-from mcp_workbench.data.readbounds import ReadBounds, pg_bounded, pg_rows, take_rows
+from mcp_workbench.data.readbounds import ReadBounds, pg_bounded, pg_rows, sqlite_rows
 from mcp_workbench.platform.errors import NotFound, ReadOnly, WorkbenchError
 from mcp_workbench.settings import DataSettings, Settings, SourceSettings
 
@@ -59,6 +59,10 @@ T = TypeVar("T")
 # What :meth:`Source.fetch` hands its ``finish``: column names, rows, whether the page budget
 # stopped it, and the driver's type code of each column (None on SQLite).
 Finish = Callable[[list[str], list[Any], bool, list[Any]], T]
+
+
+def _as_fetched(columns: list[str], rows: list[Any], _cut: bool, _types: list[Any]) -> tuple[list[str], list[Any]]:
+    return columns, rows
 
 
 class _Deadline:
@@ -105,19 +109,14 @@ def _fetch_once(
     *,
     budget: float,
     max_rows: int,
-    max_bytes: int,
+    bounds: ReadBounds,
 ) -> T:
-    """In the connection's thread: one statement, its rows up to ``max_rows`` and within
-    ``max_bytes`` (:func:`take_rows`), then ``finish`` over them (the page is built here too,
+    """In the connection's thread: one statement, its rows up to ``max_rows`` and within the
+    page budget (:func:`sqlite_rows`), then ``finish`` over them (the page is built here too,
     off the event loop)."""
     mine = deadline.at = time.monotonic() + budget
     try:
-        cursor = db.execute(sql, params)
-        try:
-            description = cursor.description or ()
-            rows, cut = take_rows(cursor, max_rows, max_bytes)
-        finally:
-            cursor.close()
+        description, rows, cut = sqlite_rows(db, sql, params, max_rows, bounds)
     finally:
         if deadline.at == mine:  # a call that took over the connection meanwhile keeps its own
             deadline.at = None
@@ -214,9 +213,16 @@ class Source:
                 # closing rolls the transaction back (one trip; rolling back first would cost two)
 
     async def fetch(
-        self, sql: str, params: Sequence[Any], max_rows: int, finish: Finish[T], *, bounded: bool = True
+        self,
+        sql: str,
+        params: Sequence[Any],
+        max_rows: int,
+        finish: Finish[T] = _as_fetched,  # type: ignore[assignment]
+        *,
+        bounded: bool = True,
     ) -> T:
-        """Run one read-only statement and return ``finish(columns, rows, cut)``, computed off the
+        """Run one read-only statement and return ``finish(columns, rows, cut, types)`` (by
+        default the columns and the rows), computed off the
         event loop: at most ``max_rows`` rows, taken within the page budget (``cut``: the budget
         stopped it; the last row is the one that crossed it). See :mod:`readbounds`.
 
@@ -256,7 +262,7 @@ class Source:
                     finish,
                     budget=self.limits.statement_timeout_s,
                     max_rows=max_rows,
-                    max_bytes=bounds.page_bytes,
+                    bounds=bounds,
                 )
 
     @asynccontextmanager
