@@ -50,7 +50,7 @@ SQLITE_CASES: list[tuple[str, str, float]] = [  # what, SQL, bound in MB
         BOUND_MB,
     ),
     (
-        "recursive CTE, 1,000 rows of 3.8 MB each",
+        "recursive CTE, 100,000 rows of 3.8 MB each",
         _MANY.format(n=100_000) + "SELECT n, hex(zeroblob(1900000)) FROM c",
         BOUND_MB,
     ),
