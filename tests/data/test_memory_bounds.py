@@ -219,3 +219,18 @@ async def test_livez_answers_while_a_large_page_is_being_built(
         assert response.status_code == 200
         assert saw_probe == [True]
         assert not results[0].is_error
+
+
+class TestValuesUnderTheBoundAreReadWhole:
+    @pytest.mark.parametrize("size", [3_000, 100_000, 900_000])
+    async def test_a_long_value_among_short_ones_comes_back_intact(self, db: Session, size: int) -> None:
+        """SQLite first tries a page with a small per-value bound and reads it again row by row
+        when a value is longer: either way the values come back whole, in order."""
+        columns = [{"name": "id", "type": "integer", "primary_key": True}, {"name": "t", "type": "text"}]
+        await db.ok("data_write", operation="create_table", table="docs", columns=columns)
+        rows = [{"id": i, "t": "short"} for i in range(5)] + [{"id": 5, "t": "é" * (size // 2)}]
+        await db.ok("data_write", operation="insert", table="docs", rows=rows)
+        page = await db.ok("data_read", operation="select", table="docs")
+        assert [row[1] for row in page["rows"]] == [r["t"] for r in rows]
+        page = await db.ok("data_read", operation="sql", sql="SELECT id, length(t) FROM docs ORDER BY t DESC, id")
+        assert page["rows"][0] == [5, size // 2] and page["row_count"] == 6
