@@ -47,6 +47,10 @@ def render(results: dict[str, Any], labels: dict[str, str]) -> str:
         lines += _memory(results.get("memory") or {}, (results.get("http") or {}).get("memory") or {}, labels)
     if "http" in results:
         lines += _http(results["http"], meta["plan"])
+    if "read_memory" in results:
+        from bench.memory import report as read_memory_report
+
+        lines += [read_memory_report(results["read_memory"]), ""]
     if results.get("notes"):
         lines += ["## Notes from the run", ""] + [f"- {n}" for n in results["notes"]] + [""]
     return "\n".join(lines)

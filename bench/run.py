@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import fixtures, peers, proc, report
+from bench import fixtures, memory, peers, proc, report
 from bench.httpload import HANDSHAKE, MODERN, run_load
 from bench.stats import median, summary_ms
 from bench.stdio import StdioServer, cold_start
@@ -73,6 +73,7 @@ class Context:
     web: str
     floor: dict[str, str | None]
     notes: list[str] = field(default_factory=list)
+    workloads: list[str] | None = None  # stdio work to run, by key (None: all)
 
     def server(self, name: str, tag: str = "") -> StdioServer:
         return StdioServer(
@@ -273,6 +274,8 @@ def stdio_phase(ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
     grep = ctx.floor.get("grep")
     kind = ctx.floor.get("kind") or "grep"
     wls = workloads(ctx.fx, ctx.web, ctx.fx.facts(), [grep] if grep else None, kind)
+    if ctx.workloads:
+        wls = [w for w in wls if w.key in ctx.workloads]
     needed = sorted({server_of(c.subject) for w in wls for c in w.calls if c.command is None})
     needed = [n for n in needed if _available(n)]
     say(f"\n== stdio: {', '.join(needed)}; {plan.rounds} interleaved rounds per piece of work")
@@ -769,13 +772,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="reduced run (about 3 minutes)")
     parser.add_argument(
-        "--only", action="append", choices=["cold", "stdio", "http"], help="run only these phases (repeatable)"
+        "--only",
+        action="append",
+        choices=["cold", "stdio", "http", "memory"],
+        help="run only these phases (repeatable; memory runs only when named)",
     )
     parser.add_argument(
         "--work",
         type=Path,
         default=Path(os.environ.get("TMPDIR", "/tmp")) / "mcp-workbench-bench",
         help="where generated data, logs and server state go (default: $TMPDIR/mcp-workbench-bench)",
+    )
+    parser.add_argument(
+        "--workload",
+        action="append",
+        help="stdio phase: run only this piece of work, by key (repeatable; e.g. select100)",
     )
     parser.add_argument("--skip-setup", action="store_true", help="do not install peers (use what is there)")
     parser.add_argument("--label", default="", help="a word to add to the result file names")
@@ -787,6 +798,7 @@ def main(argv: list[str] | None = None) -> int:
     say("== setup")
     floor = peers.install(notes) if not args.skip_setup else peers._ripgrep(notes)
     ctx, pages = prepare(args.work, plan, floor, notes)
+    ctx.workloads = args.workload
     try:
         say("== machine: measuring how busy it is (2 s, nothing of ours running)")
         results: dict[str, Any] = {
@@ -811,6 +823,10 @@ def main(argv: list[str] | None = None) -> int:
         if "http" in phases:
             results["http"] = http_phase(ctx)
             results["meta"]["load"].append(load_snapshot("after HTTP"))
+        if "memory" in phases:
+            say("\n== memory: the worst reads, one fresh server each, peak RSS growth against the bound")
+            results["read_memory"] = memory.run(ctx.work, ctx.fx.db, say=say)
+            results["meta"]["load"].append(load_snapshot("after memory"))
         results["meta"]["busy_after"] = proc.busy_fraction(2.0)
         results["meta"]["duration_s"] = round(time.time() - started)
         results["notes"] = ctx.notes

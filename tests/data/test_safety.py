@@ -91,7 +91,7 @@ async def test_the_engine_refuses_writes_on_read_connections_even_without_the_pa
                 async with source.reading() as conn:
                     await conn.exec_driver_sql(statement)
             with pytest.raises(ReadOnly):  # the one-trip read path runs on the same guarded connections
-                await source.fetch(statement, [], 10)
+                await source.fetch(statement, [], 10, bounded=False)  # unwrapped: the statement reaches the engine
     finally:
         await registry.aclose()
 

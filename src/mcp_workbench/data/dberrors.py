@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import exc as sa_exc
 
+from mcp_workbench.data.readbounds import ROW_OVER_BOUND, value_too_large
 from mcp_workbench.platform.errors import (
     Conflict,
     InvalidInput,
@@ -52,6 +53,8 @@ def translate_db_errors(source: Source) -> Iterator[None]:
             recovery_steps=["Give integers within 64 bits; pass larger numbers as strings, then call again."],
             details={"source": source.name, "reason": _first_line(exc)},
         ) from exc
+    except MemoryError as exc:  # SQLite's heap bound (SQLITE_NOMEM) reached while building a row
+        raise value_too_large(source.bounds, source.name, "out of memory") from exc
     except (OSError, ConnectionError, sa_exc.TimeoutError) as exc:
         raise UpstreamError(
             f"cannot reach the database of source '{source.name}'",
@@ -86,6 +89,8 @@ def _from_sqlstate(code: str, message: str, details: dict[str, object], source: 
             f"the statement on source '{source.name}' exceeded its time budget",
             details={**details, "timeout_s": source.limits.statement_timeout_s},
         )
+    if ROW_OVER_BOUND in message or code in ("54000", "53200"):  # over our row bound, a server limit, no memory
+        return value_too_large(source.bounds, source.name, message)
     if code == "25006":
         return ReadOnly("the statement tried to write in a read-only operation", details=details)
     if code in ("42P01", "42703", "42883", "3F000"):
@@ -128,6 +133,8 @@ def _from_sqlite(
     connection_invalidated: bool,
 ) -> WorkbenchError:
     lowered = message.lower()
+    if "too big" in lowered:  # over the value bound (SQLITE_TOOBIG)
+        return value_too_large(source.bounds, source.name, message)
     if "interrupted" in lowered:
         return Timeout(
             f"the statement on source '{source.name}' exceeded its time budget",

@@ -2,11 +2,14 @@
 
 Names come from :class:`~mcp_workbench.data.schema.TableInfo` (the database's own), values
 are bound parameters, and SQLAlchemy quotes identifiers for the dialect. Pages are exact:
-one row more than the page is fetched to know whether another page exists.
+one row more than the page is fetched to know whether another page exists. Rows are read
+within the memory bounds of :mod:`~mcp_workbench.data.readbounds` and the page is built off the
+event loop (:meth:`Source.fetch`).
 """
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -37,6 +40,7 @@ class Page:
     truncated_by: str | None = None  # "limit" | "bytes"
     # the same values a column at a time (for the text table), when paginate has them
     by_column: list[Sequence[Any]] | None = None
+    json_bytes: int = 0  # the size of ``rows`` as JSON
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -104,28 +108,27 @@ async def select_rows(source: Source, catalog: SchemaCatalog, args: SelectArgs) 
     limit = page_limit(args.limit, source.limits)
     names = [table.column(name).name for name in args.columns] if args.columns else [c.name for c in table.columns]
     order = [(table.column(item.column).name, item.desc) for item in args.order_by or []]
-    max_bytes = source.limits.max_result_bytes
-    if source.dialect == "sqlite":
-        # Without filters the SQL depends only on the columns and the order: it is made once
-        # per table description (a schema change makes a new one) and bound to limit/offset.
-        key = (tuple(names), tuple(order))
-        sql = table.browse_sql.get(key) if not args.where else None
-        if sql is not None:
-            params: list[Any] = [limit + 1, args.offset]
-        else:
-            statement = _select(table, names, order, args.where, limit=limit, offset=args.offset)
-            driver_sql = _driver_sql(statement, source.sa_dialect())
-            if driver_sql is None:
-                return await _select_with_sqlalchemy(source, statement, names, limit, args.offset)
-            sql, params = driver_sql
-            if not args.where and params == [limit + 1, args.offset] and len(table.browse_sql) < _BROWSE_SQL_KEPT:
-                table.browse_sql[key] = sql
-        _, raw_rows = await source.fetch(sql, params, limit + 1)
-        # values come back as SQLite stores them; each column's converter runs once per page
-        converters = table.result_processors(names, source.sa_dialect())
-        return paginate(names, raw_rows, limit=limit, offset=args.offset, max_bytes=max_bytes, converters=converters)
-    statement = _select(table, names, order, args.where, limit=limit, offset=args.offset)
-    return await _select_with_sqlalchemy(source, statement, names, limit, args.offset)
+    # Without filters the SQL depends only on the columns and the order: it is made once per
+    # table description (a schema change makes a new one) and bound to limit/offset.
+    key = (tuple(names), tuple(order))
+    sql = table.browse_sql.get(key) if not args.where else None
+    if sql is not None:
+        params: list[Any] = [limit + 1, args.offset]
+    else:
+        statement = _select(table, names, order, args.where, limit=limit, offset=args.offset)
+        sql, params = _driver_sql(statement, source.sa_dialect())
+        if not args.where and params == [limit + 1, args.offset] and len(table.browse_sql) < _BROWSE_SQL_KEPT:
+            table.browse_sql[key] = sql
+    # values come back as the driver returns them; each column's converter runs once per page
+    finish = functools.partial(
+        page_of,
+        limit=limit,
+        offset=args.offset,
+        max_bytes=source.limits.max_result_bytes,
+        converters=functools.partial(table.result_processors, names, source.sa_dialect()),
+        names=names,
+    )
+    return await source.fetch(sql, params, limit + 1, finish)
 
 
 def _select(
@@ -141,29 +144,48 @@ def _select(
     return statement.limit(limit + 1).offset(offset)
 
 
-async def _select_with_sqlalchemy(
-    source: Source, statement: sa.Select[Any], names: list[str], limit: int, offset: int
-) -> Page:
-    async with source.reading() as conn:
-        raw_rows = (await conn.execute(statement)).fetchall()
-    return paginate(names, raw_rows, limit=limit, offset=offset, max_bytes=source.limits.max_result_bytes)
-
-
-def _driver_sql(statement: sa.Select[Any], dialect: Any) -> tuple[str, list[Any]] | None:
-    """The statement as SQL text and positional driver parameters (bind processors applied), or
-    None when it has parameters whose rendering waits for execution (IN lists): those run
-    through SQLAlchemy's execution instead."""
+def _driver_sql(statement: sa.Select[Any], dialect: Any) -> tuple[str, list[Any]]:
+    """The statement as SQL text and positional driver parameters (bind processors applied);
+    IN lists are expanded into one parameter per value."""
     compiled = statement.compile(dialect=dialect)
-    names = compiled.positiontup
     binds = compiled.binds
-    if names is None or "__[POSTCOMPILE" in compiled.string or any(bind.expanding for bind in binds.values()):
-        return None
-    values = compiled.construct_params()
+    if any(bind.expanding for bind in binds.values()):
+        state = compiled.construct_expanded_state()
+        sql, names, values, expanded = state.statement, state.positiontup or [], state.parameters, state.processors
+    else:
+        sql, names, values, expanded = compiled.string, compiled.positiontup or [], compiled.construct_params(), {}
     params = []
     for name in names:
-        process = binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        bind = binds.get(name)
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect) if bind is not None else expanded.get(name)
         params.append(values[name] if process is None else process(values[name]))
-    return compiled.string, params
+    return sql, params
+
+
+def page_of(
+    columns: list[str],
+    raw_rows: Sequence[Any],
+    cut: bool,
+    types: list[Any],
+    *,
+    limit: int,
+    offset: int,
+    max_bytes: int,
+    converters: Callable[[list[Any]], Sequence[Callable[[Any], Any] | None]] | None = None,
+    names: list[str] | None = None,
+) -> Page:
+    """:func:`paginate` as a ``finish`` of :meth:`Source.fetch`: ``converters`` gives each
+    column's converter from the driver's type codes; ``names``: the columns to show instead of
+    the driver's."""
+    return paginate(
+        names or columns,
+        raw_rows,
+        limit=limit,
+        offset=offset,
+        max_bytes=max_bytes,
+        converters=converters(types) if converters is not None else None,
+        cut=cut,
+    )
 
 
 def paginate(
@@ -174,8 +196,13 @@ def paginate(
     offset: int,
     max_bytes: int,
     converters: Sequence[Callable[[Any], Any] | None] | None = None,
+    cut: bool = False,
 ) -> Page:
     """Cut fetched rows to the page and the byte cap, and say exactly whether more exist.
+
+    ``cut``: the fetch stopped at its page budget, so rows may exist past the last one; the
+    budget is set so that such rows are always over ``max_bytes`` too, and are cut here (when
+    they are not, the page is cut after its last row).
 
     Values are converted (``converters``, one per column) and made JSON-safe a column at a
     time (see :func:`column_to_json`). A row's size is
@@ -199,7 +226,9 @@ def paginate(
     else:
         rows = list(map(list, zip(*by_column, strict=True))) if by_column else [[] for _ in page_rows]
     truncated_by = "limit" if more else None
-    if rows and len(to_json_bytes(rows)) - 1 > max_bytes:
+    # a page cut by the fetch budget is over max_bytes: measured row by row, not encoded whole
+    json_bytes = max_bytes + 1 if cut else len(to_json_bytes(rows)) - 1 if rows else 0
+    if json_bytes > max_bytes:
         kept = _rows_within(rows, max_bytes)
         if not kept:
             raise TooLarge(
@@ -210,6 +239,7 @@ def paginate(
         rows = rows[:kept]
         by_column = [values[:kept] for values in by_column]
         truncated_by = "bytes"
+        json_bytes = max_bytes  # at most
     truncated = truncated_by is not None
     return Page(
         columns=columns,
@@ -219,6 +249,7 @@ def paginate(
         offset=offset,
         truncated_by=truncated_by,
         by_column=by_column if by_column else None,
+        json_bytes=json_bytes,
     )
 
 

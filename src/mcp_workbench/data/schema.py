@@ -108,21 +108,21 @@ class TableInfo:
         types = {c.name: c.sa_type for c in self.columns}
         return [sa.type_coerce(self.sa_table.c[name], Lenient(types[name])).label(name) for name in chosen]
 
-    def result_processors(self, names: list[str], dialect: Any) -> list[Any]:
-        """For each column, the function that turns a value as the driver returns it into what
-        a :meth:`readable` column reads (None when nothing is to be done); one per column and
-        dialect, computed once."""
-        cache: dict[tuple[str, str], Any] = self._processors
+    def result_processors(self, names: list[str], dialect: Any, types: list[Any]) -> list[Any]:
+        """For each column, the function that turns a value as the driver returns it (with the
+        driver's type code, ``types``) into what a :meth:`readable` column reads (None when
+        nothing is to be done); one per column, dialect and type code, computed once."""
+        cache: dict[tuple[str, str, Any], Any] = self._processors
         found = []
-        for name in names:
-            key = (dialect.name, name)
+        for name, type_code in zip(names, types, strict=True):
+            key = (dialect.name, name, type_code)
             if key not in cache:
-                cache[key] = Lenient(self.column(name).sa_type).result_processor(dialect, None)
+                cache[key] = Lenient(self.column(name).sa_type).result_processor(dialect, type_code)
             found.append(cache[key])
         return found
 
     @cached_property
-    def _processors(self) -> dict[tuple[str, str], Any]:
+    def _processors(self) -> dict[tuple[str, str, Any], Any]:
         return {}
 
     @cached_property

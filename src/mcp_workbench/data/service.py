@@ -11,6 +11,8 @@ import asyncio
 from collections.abc import Iterator
 from typing import Any
 
+import anyio.to_thread
+
 from mcp_workbench.data import privileges, query, search, sqlread, writes
 from mcp_workbench.data.models import (
     CountArgs,
@@ -36,6 +38,9 @@ from mcp_workbench.platform.tools import Answer
 from mcp_workbench.settings import Settings
 
 MAX_SCHEMA_TABLES = 200
+# Pages whose JSON is larger than this get their text table built in a worker thread: a large
+# page would hold the event loop for milliseconds; a small one costs less than the thread hop.
+_TEXT_IN_THREAD_BYTES = 64 * 1024
 
 
 class DataService:
@@ -115,7 +120,7 @@ class DataService:
     async def select(self, args: SelectArgs) -> Answer:
         source = self.registry.get(args.source)
         page = await query.select_rows(source, self.catalog, args)
-        return Answer(page_text(page, f"'{args.table}'"), page.to_dict())
+        return Answer(await _page_text(page, f"'{args.table}'"), page.to_dict())
 
     async def count(self, args: CountArgs) -> Answer:
         source = self.registry.get(args.source)
@@ -142,7 +147,7 @@ class DataService:
     async def sql(self, args: SqlArgs) -> Answer:
         source = self.registry.get(args.source)
         page = await sqlread.run_sql(source, args)
-        return Answer(page_text(page, "the statement", paged_by_offset=False), page.to_dict())
+        return Answer(await _page_text(page, "the statement", paged_by_offset=False), page.to_dict())
 
     # --- data_write -----------------------------------------------------------------------
 
@@ -223,3 +228,9 @@ class DataService:
     async def table_names(self, source_name: str) -> list[str]:
         source = self.registry.get(source_name)
         return list(await self.catalog.tables(source))
+
+
+async def _page_text(page: query.Page, what: str, *, paged_by_offset: bool = True) -> str:
+    if page.json_bytes <= _TEXT_IN_THREAD_BYTES:
+        return page_text(page, what, paged_by_offset=paged_by_offset)
+    return await anyio.to_thread.run_sync(lambda: page_text(page, what, paged_by_offset=paged_by_offset))

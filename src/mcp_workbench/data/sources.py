@@ -11,7 +11,9 @@ transaction, run in one trip to the connection's thread: :meth:`Source.fetch`):
 - PostgreSQL: ``SET TRANSACTION READ ONLY`` at the start of each read transaction.
 
 Both engines get a statement time budget: PostgreSQL's ``statement_timeout``; for SQLite a
-progress handler that interrupts a statement past its deadline.
+progress handler that interrupts a statement past its deadline. Reads keep to the memory
+bounds of :mod:`~mcp_workbench.data.readbounds`: SQLite read connections refuse values over the
+value bound and SQLite's heap is capped; :meth:`Source.fetch` takes rows within the page budget.
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ import functools
 import sqlite3
 import time
 import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
+import anyio.to_thread
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Dialect, make_url
@@ -36,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, PoolResetState
 
 from mcp_workbench.data.dberrors import translate_db_errors
+from mcp_workbench.data.readbounds import ReadBounds, pg_bounded, pg_rows, sqlite_rows
 from mcp_workbench.platform.errors import NotFound, ReadOnly, WorkbenchError
 from mcp_workbench.platform.timeouts import commit_point
 from mcp_workbench.settings import DataSettings, Settings, SourceSettings
@@ -51,6 +56,15 @@ _READ_ACTIONS = frozenset(
     {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
 )
 _PROGRESS_STEPS = 1000
+
+T = TypeVar("T")
+# What :meth:`Source.fetch` hands its ``finish``: column names, rows, whether the page budget
+# stopped it, and the driver's type code of each column (None on SQLite).
+Finish = Callable[[list[str], list[Any], bool, list[Any]], T]
+
+
+def _as_fetched(columns: list[str], rows: list[Any], _cut: bool, _types: list[Any]) -> tuple[list[str], list[Any]]:
+    return columns, rows
 
 
 class _Deadline:
@@ -89,20 +103,26 @@ def _write_authorizer(action: int, arg1: str | None, arg2: str | None, _db: str 
 
 
 def _fetch_once(
-    db: sqlite3.Connection, deadline: _Deadline, sql: str, params: tuple[Any, ...], *, budget: float, max_rows: int
-) -> tuple[list[str], list[Any]]:
-    """In the connection's thread: one statement, its column names and up to ``max_rows`` rows."""
+    db: sqlite3.Connection,
+    deadline: _Deadline,
+    sql: str,
+    params: tuple[Any, ...],
+    finish: Finish[T],
+    *,
+    budget: float,
+    max_rows: int,
+    bounds: ReadBounds,
+) -> T:
+    """In the connection's thread: one statement, its rows up to ``max_rows`` and within the
+    page budget (:func:`sqlite_rows`), then ``finish`` over them (the page is built here too,
+    off the event loop)."""
     mine = deadline.at = time.monotonic() + budget
     try:
-        cursor = db.execute(sql, params)
-        try:
-            names = [column[0] for column in cursor.description or ()]
-            return names, cursor.fetchmany(max_rows)
-        finally:
-            cursor.close()
+        description, rows, cut = sqlite_rows(db, sql, params, max_rows, bounds)
     finally:
         if deadline.at == mine:  # a call that took over the connection meanwhile keeps its own
             deadline.at = None
+    return finish([column[0] for column in description], rows, cut, [None] * len(description))
 
 
 def _replace_closed(_dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
@@ -162,6 +182,10 @@ class Source:
     def sqlite_path(self) -> Path:
         return Path(self.url.database or "").expanduser().resolve()
 
+    @cached_property
+    def bounds(self) -> ReadBounds:
+        return ReadBounds.of(self.limits)
+
     def sa_dialect(self) -> Dialect:
         """The SQLAlchemy dialect, for compiling statements without a connection (one per source,
         so the types' per-dialect caches stay warm)."""
@@ -195,28 +219,57 @@ class Source:
                     await self._clear_deadline(conn)
                 # closing rolls the transaction back (one trip; rolling back first would cost two)
 
-    async def fetch(self, sql: str, params: Sequence[Any], max_rows: int) -> tuple[list[str], list[Any]]:
-        """Run one read-only statement; its column names and at most ``max_rows`` rows.
+    async def fetch(
+        self,
+        sql: str,
+        params: Sequence[Any],
+        max_rows: int,
+        finish: Finish[T] = _as_fetched,  # type: ignore[assignment]
+        *,
+        bounded: bool = True,
+    ) -> T:
+        """Run one read-only statement and return ``finish(columns, rows, cut, types)`` (by
+        default the columns and the rows), computed off the
+        event loop: at most ``max_rows`` rows, taken within the page budget (``cut``: the budget
+        stopped it; the last row is the one that crossed it). See :mod:`readbounds`.
 
         On SQLite the whole statement runs in one trip to the connection's thread: set the
-        deadline, execute, fetch, close the cursor. A single statement is its own read
-        transaction, so no BEGIN/ROLLBACK trips are needed; the connection is the read engine's
-        (``query_only``, the read authorizer, the progress-handler deadline), as in
-        :meth:`reading`. Other engines run it in :meth:`reading`.
+        deadline, execute, fetch, close the cursor, build the page. A single statement is its
+        own read transaction, so no BEGIN/ROLLBACK trips are needed; the connection is the read
+        engine's (``query_only``, the read authorizer, the progress-handler deadline, the value
+        bound), as in :meth:`reading`. On PostgreSQL the statement is wrapped so the server keeps
+        to the bounds (``bounded=False``: a statement that cannot be wrapped and answers little,
+        EXPLAIN), run in :meth:`reading`, and ``finish`` runs in a worker thread.
         """
+        bounds = self.bounds
         if self.dialect != "sqlite":
             async with self.reading() as conn:
-                result = await conn.exec_driver_sql(sql, tuple(params))
-                return list(result.keys()), list(result.fetchmany(max_rows))
+                if not bounded:
+                    result = await conn.exec_driver_sql(sql, tuple(params))
+                    description, rows, cut = result.cursor.description, list(result.fetchmany(max_rows)), False
+                else:
+                    result = await conn.exec_driver_sql(pg_bounded(sql, bounds), tuple(params))
+                    description, rows, cut = pg_rows(
+                        result.cursor.description, result.fetchmany(max_rows), bounds.page_bytes
+                    )
+            names, types = [column[0] for column in description], [column[1] for column in description]
+            return await anyio.to_thread.run_sync(finish, names, rows, cut, types)
         engine = await self._engine(write=False)
         with translate_db_errors(self):
             async with engine.connect() as conn:
                 driver: aiosqlite.Connection = (await conn.get_raw_connection()).driver_connection  # type: ignore[assignment]
                 deadline: _Deadline = driver._workbench_deadline  # type: ignore[attr-defined]
-                budget = self.limits.statement_timeout_s
                 # aiosqlite's own way of running a function in the connection's thread
                 return await driver._execute(
-                    _fetch_once, driver._conn, deadline, sql, tuple(params), budget=budget, max_rows=max_rows
+                    _fetch_once,
+                    driver._conn,
+                    deadline,
+                    sql,
+                    tuple(params),
+                    finish,
+                    budget=self.limits.statement_timeout_s,
+                    max_rows=max_rows,
+                    bounds=bounds,
                 )
 
     @asynccontextmanager
@@ -318,6 +371,7 @@ class Source:
                 details={"source": self.name},
             )
         busy_ms = int(self.limits.statement_timeout_s * 1000)
+        bounds = self.bounds
 
         async def connect() -> aiosqlite.Connection:
             target = f"file:{path}?mode=ro" if read_only_file else f"file:{path}"
@@ -332,6 +386,10 @@ class Source:
                 await conn.execute("PRAGMA journal_mode = WAL")
                 await conn.set_authorizer(_write_authorizer)
             else:
+                # process-wide, and only ever lowered: the smallest bound of any source holds
+                await conn.execute(f"PRAGMA soft_heap_limit = {bounds.heap_bytes // 2}")
+                await conn.execute(f"PRAGMA hard_heap_limit = {bounds.heap_bytes}")
+                await conn._execute(conn._conn.setlimit, sqlite3.SQLITE_LIMIT_LENGTH, bounds.value_bytes)
                 await conn.execute("PRAGMA query_only = ON")
                 await conn.set_authorizer(_read_authorizer)
             await conn.set_progress_handler(deadline.expired, _PROGRESS_STEPS)

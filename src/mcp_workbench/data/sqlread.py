@@ -2,7 +2,8 @@
 
 The statement is checked by :mod:`sqlguard`, then wrapped as ``SELECT * FROM (<sql>) LIMIT
 n+1`` so the database stops after one row more than the page (EXPLAIN output is small and
-is not wrapped). It runs on the source's read-only connection with the statement budget.
+is not wrapped). It runs on the source's read-only connection with the statement budget and
+the memory bounds of :mod:`~mcp_workbench.data.readbounds`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import functools
 
 from mcp_workbench.data.models import SqlArgs
-from mcp_workbench.data.query import Page, page_limit, paginate
+from mcp_workbench.data.query import Page, page_limit, page_of
 from mcp_workbench.data.sources import Source
 from mcp_workbench.data.sqlguard import CheckedSql, check_read_only
 from mcp_workbench.data.values import check_params
@@ -44,7 +45,7 @@ async def run_sql(source: Source, args: SqlArgs) -> Page:
     statement = (
         checked.sql if checked.explain else f"SELECT * FROM (\n{checked.sql}\n) AS workbench_q LIMIT {limit + 1}"
     )
-    columns, raw_rows = await source.fetch(statement, args.params, limit + 1)
-    page = paginate(columns, raw_rows, limit=limit, offset=0, max_bytes=source.limits.max_result_bytes)
+    finish = functools.partial(page_of, limit=limit, offset=0, max_bytes=source.limits.max_result_bytes)
+    page = await source.fetch(statement, args.params, limit + 1, finish, bounded=not checked.explain)
     page.next_offset = None  # free SQL pages by LIMIT/OFFSET in the statement itself
     return page
