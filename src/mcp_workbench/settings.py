@@ -104,6 +104,13 @@ class JwtSettings(_Section):
     issuer: str | None = Field(default=None, description="Required 'iss' claim.")
     audience: str | None = Field(default=None, description="Required 'aud' claim.")
     algorithm: str = Field(default="RS256", description="Signing algorithm to accept.")
+    require_exp: bool = Field(
+        default=True,
+        description="Refuse tokens without an 'exp' claim (a token that never expires works until the key rotates).",
+    )
+    leeway_s: float = Field(
+        default=30.0, ge=0, le=600, description="Clock skew allowed when checking 'nbf' (not valid before)."
+    )
 
     @model_validator(mode="after")
     def _one_key_source(self) -> JwtSettings:
