@@ -136,6 +136,23 @@ class HttpSettings(_Section):
         le=600,
         description="On SIGTERM, how long in-flight calls may finish before they are cancelled.",
     )
+    max_sessions: int = Field(
+        default=1000,
+        ge=1,
+        le=10_000,
+        description="Open sessions (handshake era, stateful) in total; at the cap the least recently used "
+        "idle session is closed to make room, and only when all are busy is a new one refused (503).",
+    )
+    max_sessions_per_caller: int = Field(
+        default=16,
+        ge=1,
+        le=10_000,
+        description="Open sessions per caller (key, JWT subject); beyond it the caller's own least recently "
+        "used idle session is closed, or, if all are busy, that caller gets 429.",
+    )
+    session_idle_timeout_s: float = Field(
+        default=1800.0, gt=0, le=86_400, description="A session with no request for this long is closed."
+    )
     metrics_token: SecretStr | None = Field(
         default=None, description="If set, /metrics requires 'Authorization: Bearer <token>'."
     )
@@ -161,6 +178,8 @@ class HttpSettings(_Section):
     def _safe_combinations(self) -> HttpSettings:
         if self.auth == "none" and not is_loopback_host(self.host):
             raise ValueError(f"auth = 'none' binds only to loopback; host {self.host!r} is not (configure auth)")
+        if self.max_sessions_per_caller > self.max_sessions:
+            raise ValueError("max_sessions_per_caller cannot exceed max_sessions")
         if self.auth == "jwt" and not (self.jwt.jwks_uri or self.jwt.public_key):
             raise ValueError("auth = 'jwt' needs http.jwt.jwks_uri or http.jwt.public_key")
         return self

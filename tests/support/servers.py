@@ -12,6 +12,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,7 @@ class HttpServer:
     _stdout: list[str] = field(default_factory=list)
     _stderr: list[str] = field(default_factory=list)
     _drains: list[threading.Thread] = field(default_factory=list)
+    _logged: threading.Condition = field(default_factory=threading.Condition)
 
     @property
     def base(self) -> str:
@@ -79,7 +81,7 @@ class HttpServer:
         # Read both pipes as they fill: a server that logs a lot must never block on a full pipe.
         for stream, into in ((self.proc.stdout, self._stdout), (self.proc.stderr, self._stderr)):
             assert stream is not None
-            self._drains.append(threading.Thread(target=into.extend, args=(stream,), daemon=True))
+            self._drains.append(threading.Thread(target=self._drain, args=(stream, into), daemon=True))
             self._drains[-1].start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -106,6 +108,26 @@ class HttpServer:
     def stderr_text(self) -> str:
         """What the server has written to stderr so far."""
         return "".join(self._stderr)
+
+    def wait_for_log(self, text: str, timeout: float = 30.0) -> None:
+        """Block until a stderr line contains ``text``; fail after ``timeout`` seconds."""
+        with self._logged:
+            found = self._logged.wait_for(lambda: any(text in line for line in self._stderr), timeout)
+        assert found, f"the server did not log {text!r} within {timeout} s"
+
+    def _drain(self, stream: Any, into: list[str]) -> None:
+        for line in stream:
+            with self._logged:
+                into.append(line)
+                self._logged.notify_all()
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0, poll_s: float = 0.05) -> None:
+    """Poll ``condition`` (a request to a server, say) until it holds; fail naming ``what`` past ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting until {what}"
+        time.sleep(poll_s)
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
