@@ -153,6 +153,22 @@ class HttpSettings(_Section):
     session_idle_timeout_s: float = Field(
         default=1800.0, gt=0, le=86_400, description="A session with no request for this long is closed."
     )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="A request's headers must arrive within this long (from the connection or its first byte).",
+    )
+    body_timeout_s: float = Field(
+        default=30.0, gt=0, le=3600, description="A request's body must arrive within this long after its headers."
+    )
+    max_connections_per_address: int = Field(
+        default=100,
+        ge=0,
+        le=100_000,
+        description="Open connections one client address may hold (per server process; 0: no cap). "
+        "Behind a reverse proxy every client shares the proxy's address: raise it or use 0.",
+    )
     metrics_token: SecretStr | None = Field(
         default=None, description="If set, /metrics requires 'Authorization: Bearer <token>'."
     )
