@@ -8,7 +8,9 @@ so can a deployment that runs uvicorn itself::
 Each uvicorn worker builds its own server from the usual configuration layers. Several
 workers cannot share in-memory sessions, so that app is stateless; point ``[limits] storage``
 at Redis so the workers share rate limits. (``serve --workers N`` is the better way to run
-several processes: see :mod:`mcp_workbench.cli.workers`.)
+several processes: see :mod:`mcp_workbench.cli.workers`.) Read deadlines and the per-address
+connection cap (:mod:`mcp_workbench.platform.connections`) belong to ``serve``'s uvicorn; under
+an uvicorn you run yourself, its own settings apply.
 """
 
 from __future__ import annotations
