@@ -140,21 +140,29 @@ class SessionGuard:
         self._book = _Book()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        caller = self._session_caller(scope)
-        if caller is None:
+        manager = self._sessions_apply(scope)
+        if manager is None:
             await self.app(scope, receive, send)
             return
-        headers = scope["headers"]
-        session_id = next((v.decode("latin-1") for k, v in headers if k == _SESSION_HEADER), None)
+        session_id = version = None
+        for name, value in scope["headers"]:
+            if name == _SESSION_HEADER:
+                session_id = value.decode("latin-1")
+            elif name == _VERSION_HEADER:
+                version = value.decode("latin-1")
         if session_id is not None:
             await self._serve_in_session(session_id, scope, receive, send)
-        elif scope["method"] == "POST":
-            await self._open_session(caller, scope, receive, send)
-        else:
+            return
+        caller = None
+        if scope["method"] == "POST" and (version is None or version in HANDSHAKE_PROTOCOL_VERSIONS):
+            caller = _caller(scope)  # else a sessionless era: nothing to admit
+        if caller is None:
             await self.app(scope, receive, send)
+        else:
+            await self._open_session(caller, scope, receive, send)
 
-    def _session_caller(self, scope: Scope) -> str | None:
-        """The caller's identity if this request is one sessions apply to, else None."""
+    def _sessions_apply(self, scope: Scope) -> StreamableHTTPSessionManager | None:
+        """The session manager if this request is for a stateful MCP endpoint, else None."""
         if scope["type"] != "http" or scope["path"] != self._path:
             return None
         manager = self._current_manager()
@@ -162,15 +170,7 @@ class SessionGuard:
             return None
         if manager is not self._manager:  # a new lifespan: a new manager with no sessions yet
             self._manager, self._book = manager, _Book()
-        version = next((v.decode("latin-1") for k, v in scope["headers"] if k == _VERSION_HEADER), None)
-        if version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS:
-            return None  # a sessionless era
-        user = scope.get("user")
-        if user is None:
-            return caller_of(None).identity  # no auth configured
-        if not isinstance(user, AuthenticatedUser):
-            return None  # the endpoint answers 401
-        return caller_of(user.access_token).identity
+        return manager
 
     async def _serve_in_session(self, session_id: str, scope: Scope, receive: Receive, send: Send) -> None:
         session = self._book.sessions.get(session_id)
@@ -193,11 +193,7 @@ class SessionGuard:
         if refusal is not None:
             await _send_refusal(send, *refusal)
             return
-        for victim in evict:
-            log.info("session closed to make room", extra={"caller": caller, "reason": evict[victim]})
-            await manager.close(victim)
         book = self._book
-        book.opening[caller] = book.opening.get(caller, 0) + 1
         opened: list[str] = []
 
         async def note_session(message: Message) -> None:
@@ -206,6 +202,9 @@ class SessionGuard:
             await send(message)
 
         try:
+            for victim, reason in evict.items():
+                log.info("session closed to make room", extra={"caller": caller, "reason": reason})
+                await manager.close(victim)
             await self.app(scope, receive, note_session)
         finally:
             book.opening[caller] -= 1
@@ -218,8 +217,9 @@ class SessionGuard:
     def _admit(self, caller: str, manager: _Manager) -> tuple[tuple[int, str, dict[str, Any]] | None, dict[str, str]]:
         """Decide, without awaiting, whether ``caller`` may open a session and which ones close for it.
 
-        Returns (refusal, sessions to close with the reason). Victims leave the book here, so
-        two openings at once cannot pick the same one or both count on the same room.
+        Returns (refusal, sessions to close with the reason). Victims leave the book and the
+        new session's place is reserved here, so two openings at once cannot pick the same
+        victim or both count on the same room.
         """
         book, limits = self._book, self._limits
         for session_id in list(book.by_caller.get(caller, ())):
@@ -241,7 +241,18 @@ class SessionGuard:
                 return _capacity_refusal(limits.total), {}
             book.forget(victim)
             evict[victim] = "server at max_sessions"
+        book.opening[caller] = book.opening.get(caller, 0) + 1
         return None, evict
+
+
+def _caller(scope: Scope) -> str | None:
+    """Whose session this would be: None if not authenticated (the endpoint answers 401)."""
+    user = scope.get("user")
+    if user is None:
+        return caller_of(None).identity  # no auth configured
+    if not isinstance(user, AuthenticatedUser):
+        return None
+    return caller_of(user.access_token).identity
 
 
 def _caller_refusal(cap: int) -> tuple[int, str, dict[str, Any]]:
