@@ -143,6 +143,14 @@ class TestTotalLimit:
         # Then the least recently used session of those holding the most.
         assert [alive(server, key, session) for key, session in sessions.items()] == [False, True, True, True]
 
+    def test_requests_that_open_no_session_close_nobodys(self, server: HttpServer) -> None:
+        keys = [create_key(server.data_dir, "web", f"user{i}") for i in range(TOTAL)]
+        sessions = {key: open_session(server, key) for key in keys}
+        prober = create_key(server.data_dir, "web", "prober")
+        for body in ({"jsonrpc": "2.0", "id": 5, "method": "tools/list"}, PING, {"not": "json-rpc"}):
+            assert request("POST", server.url, body, auth(prober))[0] >= 400
+        assert all(alive(server, key, session) for key, session in sessions.items())
+
     def test_only_when_every_session_is_busy_is_a_new_one_refused(self, server: HttpServer) -> None:
         a, b, c = (create_key(server.data_dir, "web", name) for name in "abc")
         held = [(key, open_session(server, key)) for key in (a, a, b, b)]

@@ -14,7 +14,9 @@ guard sits in front of it, after authentication, and admits each session-opening
   expire at once instead of after ``session_idle_timeout_s``. Only when every session is
   busy does a new one get 503.
 
-A closed session's id answers 404, as an expired one does; the client initializes again.
+Room is made only once the new session is open, so a request that opens none (not an
+initialize, or refused downstream) closes nobody's session. A closed session's id answers
+404, as an expired one does; the client initializes again.
 The 2026-07-28 era is sessionless and a stateless server has no sessions: both pass through.
 
 The SDK keeps its sessions in private attributes; :class:`_Manager` is the one place that
@@ -86,11 +88,11 @@ class _Book:
     def total(self) -> int:
         return len(self.sessions) + sum(self.opening.values())
 
-    def least_recently_used_idle(self, caller: str) -> str | None:
-        idle = [sid for sid in self.by_caller.get(caller, ()) if self.sessions[sid].in_flight == 0]
+    def least_recently_used_idle(self, caller: str, keep: str | None = None) -> str | None:
+        idle = [sid for sid in self.by_caller.get(caller, ()) if sid != keep and self.sessions[sid].in_flight == 0]
         return min(idle, key=lambda sid: self.sessions[sid].last_used, default=None)
 
-    def eviction_candidate(self) -> str | None:
+    def eviction_candidate(self, keep: str | None = None) -> str | None:
         """The least recently used idle session among the callers holding the most sessions."""
         by_count = sorted({len(ids) for ids in self.by_caller.values()}, reverse=True)
         for count in by_count:
@@ -99,7 +101,7 @@ class _Book:
                 for ids in self.by_caller.values()
                 if len(ids) == count
                 for sid in ids
-                if self.sessions[sid].in_flight == 0
+                if sid != keep and self.sessions[sid].in_flight == 0
             ]
             if idle:
                 return min(idle, key=lambda sid: self.sessions[sid].last_used)
@@ -189,7 +191,7 @@ class SessionGuard:
     async def _open_session(self, caller: str, scope: Scope, receive: Receive, send: Send) -> None:
         assert self._manager is not None
         manager = _Manager(self._manager)
-        refusal, evict = self._admit(caller, manager)
+        refusal = self._admit(caller, manager)
         if refusal is not None:
             await _send_refusal(send, *refusal)
             return
@@ -202,47 +204,54 @@ class SessionGuard:
             await send(message)
 
         try:
-            for victim, reason in evict.items():
-                log.info("session closed to make room", extra={"caller": caller, "reason": reason})
-                await manager.close(victim)
             await self.app(scope, receive, note_session)
         finally:
             book.opening[caller] -= 1
             if not book.opening[caller]:
                 del book.opening[caller]
+            opened = [session_id for session_id in opened if manager.is_open(session_id)]
             for session_id in opened:
-                if manager.is_open(session_id):
-                    book.add(session_id, caller)
+                book.add(session_id, caller)
+        for session_id in opened:
+            for victim, reason in self._make_room(caller, keep=session_id).items():
+                log.info("session closed to make room", extra={"caller": caller, "reason": reason})
+                await manager.close(victim)
 
-    def _admit(self, caller: str, manager: _Manager) -> tuple[tuple[int, str, dict[str, Any]] | None, dict[str, str]]:
-        """Decide, without awaiting, whether ``caller`` may open a session and which ones close for it.
+    def _admit(self, caller: str, manager: _Manager) -> tuple[int, str, dict[str, Any]] | None:
+        """Refuse ``caller`` a new session if no room could be made for it, else reserve its place.
 
-        Returns (refusal, sessions to close with the reason). Victims leave the book and the
-        new session's place is reserved here, so two openings at once cannot pick the same
-        victim or both count on the same room.
+        Decided without awaiting, so two openings at once cannot both count on the same room.
+        Room is made only once a session has been opened (:meth:`_make_room`): a request that
+        opens none (not an initialize, or refused) closes nobody's session.
         """
         book, limits = self._book, self._limits
         for session_id in list(book.by_caller.get(caller, ())):
             if not manager.is_open(session_id):
                 book.forget(session_id)
-        evict: dict[str, str] = {}
-        if book.held(caller) >= limits.per_caller:
-            victim = book.least_recently_used_idle(caller)
-            if victim is None:
-                return _caller_refusal(limits.per_caller), {}
-            book.forget(victim)
-            evict[victim] = "caller at max_sessions_per_caller"
+        if book.held(caller) >= limits.per_caller and book.least_recently_used_idle(caller) is None:
+            return _caller_refusal(limits.per_caller)
         if book.total() >= limits.total:
             for session_id in [sid for sid in book.sessions if not manager.is_open(sid)]:
                 book.forget(session_id)
-        if book.total() >= limits.total:
-            victim = book.eviction_candidate()
-            if victim is None:
-                return _capacity_refusal(limits.total), {}
+            if book.total() >= limits.total and book.eviction_candidate() is None:
+                return _capacity_refusal(limits.total)
+        book.opening[caller] = book.opening.get(caller, 0) + 1
+        return None
+
+    def _make_room(self, caller: str, keep: str) -> dict[str, str]:
+        """Take sessions out of the book until ``caller`` and the server are within their caps.
+
+        Returns the sessions to close, with the reason. ``keep`` (the new session) stays.
+        """
+        book, limits = self._book, self._limits
+        evict: dict[str, str] = {}
+        if book.held(caller) > limits.per_caller and (victim := book.least_recently_used_idle(caller, keep)):
+            book.forget(victim)
+            evict[victim] = "caller at max_sessions_per_caller"
+        if book.total() > limits.total and (victim := book.eviction_candidate(keep)):
             book.forget(victim)
             evict[victim] = "server at max_sessions"
-        book.opening[caller] = book.opening.get(caller, 0) + 1
-        return None, evict
+        return evict
 
 
 def _caller(scope: Scope) -> str | None:
