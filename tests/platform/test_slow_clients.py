@@ -27,19 +27,32 @@ def start(tmp_path: Path, http: str, *args: str) -> HttpServer:
     return HttpServer(["--config", str(config), *args], tmp_path / "data").start()
 
 
-@pytest.fixture(scope="module", params=["one process", "two workers"])
-def quick(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpServer]:
-    """A server with one-second read deadlines, single process and with ``--workers 2``."""
-    workers = ["--workers", "2"] if request.param == "two workers" else []
-    running = start(
-        tmp_path_factory.mktemp("quick"), f"header_timeout_s = {DEADLINE_S}\nbody_timeout_s = {DEADLINE_S}\n", *workers
-    )
+def quick_server(tmp_path_factory: pytest.TempPathFactory, *args: str) -> Iterator[HttpServer]:
+    """A server with one-second read deadlines."""
+    http = f"header_timeout_s = {DEADLINE_S}\nbody_timeout_s = {DEADLINE_S}\n"
+    running = start(tmp_path_factory.mktemp("quick"), http, *args)
     yield running
     code, out, err = running.stop()
     assert (code, out) == (0, "") and "Traceback" not in err, err[-3000:]
 
 
 @pytest.fixture(scope="module")
+def quick_one(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpServer]:
+    yield from quick_server(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def quick_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpServer]:
+    yield from quick_server(tmp_path_factory, "--workers", "2")
+
+
+@pytest.fixture(params=["one process", "two workers"])
+def quick(request: pytest.FixtureRequest) -> HttpServer:
+    """The quick server, single process and with ``--workers 2``."""
+    return request.getfixturevalue("quick_one" if request.param == "one process" else "quick_workers")
+
+
+@pytest.fixture
 def key(quick: HttpServer) -> str:
     return KeyStore.in_dir(quick.data_dir).create("slow", ["*"])[1]
 
@@ -110,6 +123,32 @@ class TestReadDeadlines:
                     while not answer.endswith(b"}"):
                         answer += await stream.receive()
                 assert answer.startswith(b"HTTP/1.1 200")
+
+    async def test_a_request_being_answered_is_not_cut_off(self, quick_one: HttpServer) -> None:
+        """A GET stream outlives the read deadlines: another connection's deadline passes meanwhile."""
+        key = KeyStore.in_dir(quick_one.data_dir).create("stream", ["*"])[1]
+        init = (
+            b'{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", '
+            b'"capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}}'
+        )
+        async with await anyio.connect_tcp("127.0.0.1", quick_one.port) as stream:
+            await stream.send(post_head(quick_one, f"Authorization: Bearer {key}\r\n", len(init)) + init)
+            with anyio.fail_after(WAIT_S):
+                answer = await stream.receive()
+            headers = dict(line.lower().split(b": ", 1) for line in answer.split(b"\r\n")[1:] if b": " in line)
+            session = headers[b"mcp-session-id"]
+            await stream.send(
+                f"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:{quick_one.port}\r\nAuthorization: Bearer {key}\r\n"
+                f"Accept: text/event-stream\r\nMcp-Session-Id: {session.decode()}\r\n"
+                f"MCP-Protocol-Version: 2025-11-25\r\n\r\n".encode()
+            )
+            with anyio.fail_after(WAIT_S):
+                assert (await stream.receive()).startswith(b"HTTP/1.1 200")
+            async with await anyio.connect_tcp("127.0.0.1", quick_one.port) as silent:
+                await closed_by_server(silent)  # a full deadline has passed since the stream began
+            with anyio.move_on_after(0.2):  # still open: events may come, the end of the stream may not
+                while True:
+                    await stream.receive()
 
 
 CAP = 3
