@@ -84,6 +84,9 @@ def test_workbench_data_dir_sets_where_the_workspace_lives(tmp_path: Path, monke
         ('[http]\npath = "mcp"\n', "http.path: must start with '/'"),
         ('transport = "carrier-pigeon"\n', "transport: Input should be 'stdio' or 'http'"),
         ("[http\n", "is not valid TOML"),
+        ("[http]\nmax_sessions = 4\nmax_sessions_per_caller = 5\n", "cannot exceed max_sessions"),
+        ("[http]\nheader_timeout_s = 0\n", "http.header_timeout_s: Input should be greater than 0"),
+        ("[http.jwt]\nleeway_s = -1\n", "http.jwt.leeway_s: Input should be greater than or equal to 0"),
     ],
 )
 def test_bad_configuration_names_the_key_and_what_is_allowed(tmp_path: Path, toml: str, fragment: str) -> None:

@@ -8,7 +8,9 @@ so can a deployment that runs uvicorn itself::
 Each uvicorn worker builds its own server from the usual configuration layers. Several
 workers cannot share in-memory sessions, so that app is stateless; point ``[limits] storage``
 at Redis so the workers share rate limits. (``serve --workers N`` is the better way to run
-several processes: see :mod:`mcp_workbench.cli.workers`.)
+several processes: see :mod:`mcp_workbench.cli.workers`.) Read deadlines and the per-address
+connection cap (:mod:`mcp_workbench.platform.connections`) belong to ``serve``'s uvicorn; under
+an uvicorn you run yourself, its own settings apply.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from mcp_workbench.platform.identity import current_caller
 from mcp_workbench.platform.logging import configure_logging
 from mcp_workbench.platform.param_headers import install_param_schema_lookup
 from mcp_workbench.platform.protocol_guard import NullContinuationGuard
+from mcp_workbench.platform.sessions import ManagerLocator, SessionGuard, SessionLimits
 from mcp_workbench.scopes import TOOL_SCOPES
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import Settings, load_settings
@@ -37,15 +40,23 @@ def http_app(settings: Settings, *, stateless: bool) -> ASGIApp:
 def server_app(mcp: FastMCP, settings: Settings, *, stateless: bool) -> ASGIApp:
     """The HTTP app of an already built server."""
     http = settings.http
+    managers = ManagerLocator(http.path)
+    limits = SessionLimits(total=http.max_sessions, per_caller=http.max_sessions_per_caller)
     app = mcp.http_app(
         path=http.path,
-        middleware=[Middleware(CancelOnDisconnect), Middleware(NullContinuationGuard)],
+        middleware=[
+            Middleware(CancelOnDisconnect),
+            Middleware(SessionGuard, path=http.path, limits=limits, manager=managers),
+            Middleware(NullContinuationGuard),
+        ],
         json_response=http.json_response,
         stateless_http=stateless,
         host_origin_protection=http.host_origin_protection,
         allowed_hosts=http.allowed_hosts or None,
         allowed_origins=http.allowed_origins or None,
+        session_idle_timeout=http.session_idle_timeout_s,
     )
+    managers.attach(app)
     policy = ScopePolicy(TOOL_SCOPES)  # the rule tools/list applies: a hidden tool stays hidden
     install_param_schema_lookup(mcp, app, lambda tool: policy.allowed(tool, current_caller().scopes))
     return app

@@ -154,6 +154,13 @@ class JwtSettings(_Section):
     issuer: str | None = Field(default=None, description="Required 'iss' claim.")
     audience: str | None = Field(default=None, description="Required 'aud' claim.")
     algorithm: str = Field(default="RS256", description="Signing algorithm to accept.")
+    require_exp: bool = Field(
+        default=True,
+        description="Refuse tokens without an 'exp' claim (a token that never expires works until the key rotates).",
+    )
+    leeway_s: float = Field(
+        default=30.0, ge=0, le=600, description="Clock skew allowed when checking 'nbf' (not valid before)."
+    )
 
     @model_validator(mode="after")
     def _one_key_source(self) -> JwtSettings:
@@ -178,6 +185,39 @@ class HttpSettings(_Section):
         ge=0,
         le=600,
         description="On SIGTERM, how long in-flight calls may finish before they are cancelled.",
+    )
+    max_sessions: int = Field(
+        default=1000,
+        ge=1,
+        le=10_000,
+        description="Open sessions (handshake era, stateful) in total; at the cap the least recently used "
+        "idle session is closed to make room, and only when all are busy is a new one refused (503).",
+    )
+    max_sessions_per_caller: int = Field(
+        default=16,
+        ge=1,
+        le=10_000,
+        description="Open sessions per caller (key, JWT subject); beyond it the caller's own least recently "
+        "used idle session is closed, or, if all are busy, that caller gets 429.",
+    )
+    session_idle_timeout_s: float = Field(
+        default=1800.0, gt=0, le=86_400, description="A session with no request for this long is closed."
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="A request's headers must arrive within this long (from the connection or its first byte).",
+    )
+    body_timeout_s: float = Field(
+        default=30.0, gt=0, le=3600, description="A request's body must arrive within this long after its headers."
+    )
+    max_connections_per_address: int = Field(
+        default=100,
+        ge=0,
+        le=100_000,
+        description="Open connections one client address may hold (per server process; 0: no cap). "
+        "Behind a reverse proxy every client shares the proxy's address: raise it or use 0.",
     )
     metrics_token: SecretStr | None = Field(
         default=None, description="If set, /metrics requires 'Authorization: Bearer <token>'."
@@ -204,6 +244,8 @@ class HttpSettings(_Section):
     def _safe_combinations(self) -> HttpSettings:
         if self.auth == "none" and not is_loopback_host(self.host):
             raise ValueError(f"auth = 'none' binds only to loopback; host {self.host!r} is not (configure auth)")
+        if self.max_sessions_per_caller > self.max_sessions:
+            raise ValueError("max_sessions_per_caller cannot exceed max_sessions")
         if self.auth == "jwt" and not (self.jwt.jwks_uri or self.jwt.public_key):
             raise ValueError("auth = 'jwt' needs http.jwt.jwks_uri or http.jwt.public_key")
         return self

@@ -8,9 +8,11 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,10 @@ class HttpServer:
     env_extra: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[str] | None = None
+    _stdout: list[str] = field(default_factory=list)
+    _stderr: list[str] = field(default_factory=list)
+    _drains: list[threading.Thread] = field(default_factory=list)
+    _logged: threading.Condition = field(default_factory=threading.Condition)
 
     @property
     def base(self) -> str:
@@ -72,10 +78,16 @@ class HttpServer:
             stderr=subprocess.PIPE,
             text=True,
         )
+        # Read both pipes as they fill: a server that logs a lot must never block on a full pipe.
+        for stream, into in ((self.proc.stdout, self._stdout), (self.proc.stderr, self._stderr)):
+            assert stream is not None
+            self._drains.append(threading.Thread(target=self._drain, args=(stream, into), daemon=True))
+            self._drains[-1].start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(f"server exited early: {self.proc.stderr.read() if self.proc.stderr else ''}")
+                self._drains[-1].join(timeout)
+                raise AssertionError(f"server exited early: {self.stderr_text()}")
             try:
                 if get(f"{self.base}/livez")[0] == 200:
                     return self
@@ -88,8 +100,34 @@ class HttpServer:
         assert self.proc is not None
         if self.proc.poll() is None:
             self.proc.terminate()
-        out, err = self.proc.communicate(timeout=timeout)
-        return self.proc.returncode, out, err
+        self.proc.wait(timeout)
+        for drain in self._drains:
+            drain.join(timeout)
+        return self.proc.returncode, "".join(self._stdout), self.stderr_text()
+
+    def stderr_text(self) -> str:
+        """What the server has written to stderr so far."""
+        return "".join(self._stderr)
+
+    def wait_for_log(self, text: str, timeout: float = 30.0) -> None:
+        """Block until a stderr line contains ``text``; fail after ``timeout`` seconds."""
+        with self._logged:
+            found = self._logged.wait_for(lambda: any(text in line for line in self._stderr), timeout)
+        assert found, f"the server did not log {text!r} within {timeout} s"
+
+    def _drain(self, stream: Any, into: list[str]) -> None:
+        for line in stream:
+            with self._logged:
+                into.append(line)
+                self._logged.notify_all()
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0, poll_s: float = 0.05) -> None:
+    """Poll ``condition`` (a request to a server, say) until it holds; fail naming ``what`` past ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting until {what}"
+        time.sleep(poll_s)
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -99,7 +137,13 @@ def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str,
 def request(
     method: str, url: str, body: Any = None, headers: dict[str, str] | None = None
 ) -> tuple[int, dict[str, str], bytes]:
-    data = json.dumps(body).encode() if body is not None else None
+    return raw_request(method, url, json.dumps(body).encode() if body is not None else None, headers)
+
+
+def raw_request(
+    method: str, url: str, data: bytes | None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """A request whose body is sent byte for byte (malformed JSON included)."""
     req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
     try:
         with urllib.request.urlopen(req, timeout=10) as response:

@@ -27,6 +27,7 @@ import uvicorn
 
 from mcp_workbench.asgi import http_app
 from mcp_workbench.cli.workers import serve_workers
+from mcp_workbench.platform.connections import ConnectionLimits, guarded_protocol
 from mcp_workbench.platform.logging import configure_logging
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import Settings
@@ -112,6 +113,14 @@ def _uvicorn_options(settings: Settings) -> dict[str, Any]:
         "log_config": None,
         "timeout_graceful_shutdown": settings.http.shutdown_grace_s,
         "lifespan": "on",
+        # h11 with read deadlines and a per-address cap (slow clients); picklable for the workers.
+        "http": guarded_protocol(
+            ConnectionLimits(
+                header_timeout_s=settings.http.header_timeout_s,
+                body_timeout_s=settings.http.body_timeout_s,
+                max_per_address=settings.http.max_connections_per_address,
+            )
+        ),
     }
 
 

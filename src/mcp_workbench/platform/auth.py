@@ -75,23 +75,7 @@ def build_auth_provider(
     if mode == "keys":
         return ApiKeyVerifier(store, on_failure)
     if mode == "jwt":
-        return _counting_jwt_verifier()(on_failure=on_failure, **{k: v for k, v in jwt.items() if v is not None})
+        from mcp_workbench.platform.jwt import jwt_verifier
+
+        return jwt_verifier(jwt, on_failure)
     return None
-
-
-def _counting_jwt_verifier() -> type[AuthProvider]:
-    """FastMCP's JWT verifier, counting rejections; built on demand (its JOSE library is not needed otherwise)."""
-    from fastmcp.server.auth.providers.jwt import JWTVerifier
-
-    class CountingJWTVerifier(JWTVerifier):
-        def __init__(self, on_failure: Callable[[str], None] | None = None, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            self._on_failure = on_failure or (lambda _reason: None)
-
-        async def verify_token(self, token: str) -> AccessToken | None:
-            verified = await super().verify_token(token)
-            if verified is None:
-                self._on_failure("invalid_jwt")
-            return verified
-
-    return CountingJWTVerifier

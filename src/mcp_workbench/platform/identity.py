@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fastmcp.server.auth import AccessToken
 from fastmcp.server.dependencies import get_access_token
 
 LOCAL_IDENTITY = "local"
@@ -22,7 +23,11 @@ LOCAL = Caller(LOCAL_IDENTITY, None)
 
 def current_caller() -> Caller:
     """The caller of the request in progress: ``key:<id>``, ``jwt:<subject>``, or ``local``."""
-    token = get_access_token()
+    return caller_of(get_access_token())
+
+
+def caller_of(token: AccessToken | None) -> Caller:
+    """The caller a verified token stands for (None: no MCP auth)."""
     if token is None:
         return LOCAL
     scopes = frozenset(token.scopes or ())

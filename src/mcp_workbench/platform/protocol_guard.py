@@ -56,9 +56,11 @@ class NullContinuationGuard:
 
 def _refusal(body: bytes) -> dict[str, Any] | None:
     try:
+        # The same parser the 2026-07-28 transport uses, so whatever it accepts, this sees too.
+        # RecursionError is how it refuses deep nesting (ValueError covers bad UTF-8, huge integers).
         request = json.loads(body)
-    except ValueError:
-        return None  # malformed JSON is the transport's to answer
+    except (ValueError, RecursionError):
+        return None  # not JSON this guard can read: the transport answers it with a parse error
     if not isinstance(request, dict) or request.get("method") != "tools/call":
         return None
     params = request.get("params")
