@@ -58,8 +58,8 @@ async def test_a_key_sees_and_calls_only_the_tools_its_scopes_allow(server: Http
         assert [t.name for t in await client.list_tools()] == ["data_read"]
         refused = await client.call_tool_mcp("data_write", {"operation": "drop_table", "table": "x"})
         payload = json.loads(refused.content[0].text)
-        assert refused.is_error and payload["error_code"] == "PERMISSION_DENIED"
-        assert payload["details"]["required_scope"] == "data:write"
+        assert refused.is_error and payload["error_code"] == "NOT_FOUND"  # hidden: as if it did not exist
+        assert payload["details"] == {"tool": "data_write", "did_you_mean": ["data_read"]}
         assert not (await client.call_tool_mcp("data_read", {"operation": "sources"})).is_error
 
 

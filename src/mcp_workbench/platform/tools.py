@@ -25,6 +25,7 @@ from fastmcp.tools.base import Tool, ToolResult
 from mcp_types import TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, PrivateAttr, TypeAdapter, ValidationError
 
+from mcp_workbench.platform.auth import scope_tags
 from mcp_workbench.platform.calls import current_call, current_correlation_id
 from mcp_workbench.platform.errors import InvalidInput, WorkbenchError, error_result, internal_error
 
@@ -77,6 +78,7 @@ class OperationTool(Tool):
         description: str,
         operations: list[Operation],
         annotations: ToolAnnotations,
+        scope: str,
     ) -> OperationTool:
         by_name = {op.name: op for op in operations}
         tool = cls(
@@ -85,11 +87,17 @@ class OperationTool(Tool):
             description=description,
             parameters=flat_schema([op.model for op in operations]),
             annotations=annotations,
+            tags=scope_tags(scope),
         )
         tool._operations = by_name
         union = Union[tuple(op.model for op in operations)]  # noqa: UP007 - runtime union of classes
         tool._adapter = TypeAdapter(Annotated[union, Field(discriminator="operation")])
         return tool
+
+    @property
+    def operation_names(self) -> tuple[str, ...]:
+        """The values ``operation`` may take (the literals of the union's models)."""
+        return tuple(self._operations)
 
     async def run(self, arguments: dict[str, Any]) -> ToolResult:
         async def work() -> Answer:
@@ -171,6 +179,7 @@ class ModelTool(Tool):
         model: type[BaseModel],
         handler: Callable[[Any], Awaitable[Answer]],
         annotations: ToolAnnotations,
+        scope: str,
     ) -> ModelTool:
         tool = cls(
             name=name,
@@ -178,6 +187,7 @@ class ModelTool(Tool):
             description=description,
             parameters=model_schema(model),
             annotations=annotations,
+            tags=scope_tags(scope),
         )
         tool._model = model
         tool._handler = handler
