@@ -107,7 +107,7 @@ class Catalog:
         for both, naming only tools the caller may use."""
         shown = name if len(name) <= _SHOWN else name[:_SHOWN] + "…"
         visible = [tool for tool, entry in self.tools.items() if may_use(entry)]
-        suggestions = difflib.get_close_matches(name[:_SHOWN], visible, n=3)
+        suggestions = difflib.get_close_matches(name[:_SHOWN].lower(), visible, n=3)
         steps = [f"Did you mean {' or '.join(suggestions)}?"] if suggestions else []
         steps.append(f"Call one of the tools listed by tools/list: {', '.join(sorted(visible)) or '(none)'}.")
         return NotFound(
