@@ -113,7 +113,8 @@ async def test_metrics_count_calls_rejections_and_auth_failures(server: HttpServ
     text = body.decode()
     assert status == 200 and headers["content-type"].startswith("text/plain")
     assert 'workbench_tool_calls_total{operation="tables",outcome="ok",tool="data_read"} 1.0' in text
-    assert 'workbench_tool_calls_total{operation="nope",outcome="VALIDATION_ERROR",tool="data_read"} 1.0' in text
+    # a made-up operation is counted as "other": callers cannot add series
+    assert 'workbench_tool_calls_total{operation="other",outcome="VALIDATION_ERROR",tool="data_read"} 1.0' in text
     assert 'workbench_auth_failures_total{reason="invalid_api_key"}' in text
     assert "workbench_tool_call_duration_seconds_bucket" in text
     assert 'workbench_db_pool_connections{source="workspace",state="idle"}' in text

@@ -199,8 +199,9 @@ class ToolCallMiddleware(Middleware):
         """completion/complete has no hook of its own: it is seen here, with its raw params."""
         if context.method != "completion/complete":
             return await call_next(context)
-        params = context.message if isinstance(context.message, dict) else {}
-        ref = params.get("ref")
+        ref = context.message.get("ref") if isinstance(context.message, dict) else None
+        if not isinstance(ref, dict) or ref.get("type") not in _REFERENCES:
+            return await call_next(context)  # malformed: the protocol layer answers invalid params
         catalog = self.catalog if self.catalog.loaded else await self._load(context)
         entry = catalog.completion(ref)
         target = _ref_name(ref)
@@ -279,12 +280,12 @@ def _no_completion() -> Any:
     return mcp_types.CompleteResult(completion=mcp_types.Completion(values=[]))
 
 
-def _ref_name(ref: Any) -> str:
-    if isinstance(ref, dict):
-        name = ref.get("name") if ref.get("type") == "ref/prompt" else ref.get("uri")
-        if isinstance(name, str):
-            return name
-    return ""
+_REFERENCES = ("ref/prompt", "ref/resource")
+
+
+def _ref_name(ref: dict[str, Any]) -> str:
+    name = ref.get("name") if ref.get("type") == "ref/prompt" else ref.get("uri")
+    return name if isinstance(name, str) else ""
 
 
 _CODES = frozenset(ErrorCode)

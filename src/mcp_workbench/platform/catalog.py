@@ -61,25 +61,28 @@ class Catalog:
         self.prompts: dict[str, Entry] = {}
 
     async def load(self, server: FastMCP) -> Catalog:
+        """Read the server's components; built aside and swapped in whole, so two first
+        requests that both load leave one consistent catalog."""
         tools = await server.list_tools(run_middleware=False)
         budgets: dict[str, str] = {}
+        by_name: dict[str, Entry] = {}
         for tool in sorted(tools, key=lambda t: not _read_only(t)):  # read-only tools first
             scope = scope_of(tool)
             budgets.setdefault(scope, tool.name)
-            self.tools[tool.name] = Entry(tool.name, scope, tool.name, _operation_labels(tool))
+            by_name[tool.name] = Entry(tool.name, scope, tool.name, _operation_labels(tool))
 
         def entry(component: Any, kind: str) -> Entry:
             scope = scope_of(component)
             return Entry(component.name, scope, budgets.get(scope, kind))
 
-        for resource in await server.list_resources(run_middleware=False):
-            self.resources[str(resource.uri)] = entry(resource, "resources/read")
-        for template in await server.list_resource_templates(run_middleware=False):
-            found = entry(template, "resources/read")
-            self.templates.append((template, found))
-            self.template_uris[template.uri_template] = found
-        for prompt in await server.list_prompts(run_middleware=False):
-            self.prompts[prompt.name] = entry(prompt, "prompts/get")
+        resources = await server.list_resources(run_middleware=False)
+        templates = await server.list_resource_templates(run_middleware=False)
+        prompts = await server.list_prompts(run_middleware=False)
+        self.resources = {str(resource.uri): entry(resource, "resources/read") for resource in resources}
+        self.templates = [(template, entry(template, "resources/read")) for template in templates]
+        self.template_uris = {template.uri_template: found for template, found in self.templates}
+        self.prompts = {prompt.name: entry(prompt, "prompts/get") for prompt in prompts}
+        self.tools = by_name
         self.loaded = True
         return self
 
