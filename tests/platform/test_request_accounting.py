@@ -77,3 +77,17 @@ async def test_an_unknown_tool_is_a_not_found_error_object(settings, era: str, n
     assert result.is_error and payload["error_code"] == "NOT_FOUND" and payload["retryable"] is False
     assert payload["details"] == {"tool": name, "did_you_mean": suggested}
     assert payload["recovery_steps"] and payload["correlation_id"]
+
+
+async def test_a_huge_name_or_operation_is_cut_in_the_log_line(
+    settings, era: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with Client(build_server(settings), mode=era) as client:
+        with caplog.at_level(logging.INFO, logger="mcp_workbench.calls"):
+            await client.call_tool_mcp("t" * 100_000, {"operation": "o" * 100_000})
+            await client.call_tool_mcp("files_read", {"operation": "o" * 100_000})
+            with pytest.raises(MCPError):
+                await client.read_resource("files://proj/" + "r" * 100_000)
+    lines = [r for r in caplog.records if r.name == "mcp_workbench.calls"]
+    assert len(lines) == 3
+    assert all(len(json.dumps(r.__dict__, default=str)) < 3_000 for r in lines)

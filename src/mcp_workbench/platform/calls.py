@@ -302,17 +302,18 @@ def _outcome_of(exc: BaseException) -> str:
 _LOGGED = 200  # characters of a caller's name or URI a log line keeps
 
 
-def _bounded(text: str | None) -> str | None:
-    return text if text is None or len(text) <= _LOGGED else text[:_LOGGED] + "…"
+def _bounded(text: str) -> str:
+    return text[:_LOGGED] + "…"
 
 
 def _log_call(record: CallRecord, caller: str, elapsed: float) -> None:
     """The one log line of a call (see :func:`info_line` for why it is not ``log.info``)."""
+    tool, operation = record.tool, record.operation
     fields = {
         "caller": caller,
         "kind": "tool",
-        "tool": _bounded(record.tool),
-        "operation": _bounded(record.operation),
+        "tool": tool if len(tool) <= _LOGGED else _bounded(tool),
+        "operation": operation if operation is None or len(operation) <= _LOGGED else _bounded(operation),
         "duration_ms": round(elapsed * 1000, 3),
         "outcome": "error" if record.error_code else "ok",
         "error_code": record.error_code,
@@ -327,7 +328,7 @@ def _log_request(kind: str, record: CallRecord, caller: str, elapsed: float) -> 
     fields = {
         "caller": caller,
         "kind": kind,
-        "target": _bounded(record.tool),
+        "target": record.tool if len(record.tool) <= _LOGGED else _bounded(record.tool),
         "duration_ms": round(elapsed * 1000, 3),
         "outcome": "error" if record.error_code else "ok",
         "error_code": record.error_code,
