@@ -21,14 +21,13 @@ from fastmcp import FastMCP
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
-from mcp_workbench.platform.auth import ScopePolicy
+from mcp_workbench.platform.calls import ToolCallMiddleware
 from mcp_workbench.platform.disconnect import CancelOnDisconnect
 from mcp_workbench.platform.identity import current_caller
 from mcp_workbench.platform.logging import configure_logging
 from mcp_workbench.platform.param_headers import install_param_schema_lookup
 from mcp_workbench.platform.protocol_guard import NullContinuationGuard
 from mcp_workbench.platform.sessions import ManagerLocator, SessionGuard, SessionLimits
-from mcp_workbench.scopes import TOOL_SCOPES
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import Settings, load_settings
 
@@ -57,8 +56,11 @@ def server_app(mcp: FastMCP, settings: Settings, *, stateless: bool) -> ASGIApp:
         session_idle_timeout=http.session_idle_timeout_s,
     )
     managers.attach(app)
-    policy = ScopePolicy(TOOL_SCOPES)  # the rule tools/list applies: a hidden tool stays hidden
-    install_param_schema_lookup(mcp, app, lambda tool: policy.allowed(tool, current_caller().scopes))
+    layer = next(m for m in mcp.middleware if isinstance(m, ToolCallMiddleware))
+    # the rule every request follows: a hidden tool stays hidden
+    install_param_schema_lookup(
+        mcp, app, lambda tool: layer.may_use(layer.catalog.tools.get(tool), current_caller().scopes)
+    )
     return app
 
 

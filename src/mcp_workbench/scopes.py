@@ -1,9 +1,12 @@
-"""Which API-key scope each tool needs (see platform/auth.py). A tool not listed needs ``*``."""
+"""The API-key scopes of the capabilities. Each component names its own where it is registered
+(``tags=scope_tags(DATA_READ)``, see :func:`mcp_workbench.platform.auth.scope_tags`)."""
 
-TOOL_SCOPES: dict[str, str] = {
-    "data_read": "data:read",
-    "data_write": "data:write",
-    "files_read": "files:read",
-    "files_write": "files:write",
-    "web_fetch": "web",
-}
+from mcp_workbench.platform.auth import scope_tags
+
+DATA_READ = "data:read"
+DATA_WRITE = "data:write"
+FILES_READ = "files:read"
+FILES_WRITE = "files:write"
+WEB = "web"
+
+__all__ = ["DATA_READ", "DATA_WRITE", "FILES_READ", "FILES_WRITE", "WEB", "scope_tags"]

@@ -5,8 +5,10 @@ components), puts the production layer around every tool call, adds the health a
 routes, and closes every capability's resources when the server's lifespan ends.
 
 The production layer is one middleware, :class:`ToolCallMiddleware`, which sequences the
-separate concerns for every call: correlation id → scopes (may this caller use this tool?)
-→ rate limit (has it budget left?) → time budget → the tool → log line and metrics.
+separate concerns for every request that reaches a capability (tools/call, resources/read,
+prompts/get, completion/complete): correlation id → scopes (does this component exist for
+this caller? each component declares its scope where it is registered) → rate limit (has it
+budget left?) → time budget → the work → log line and metrics.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from mcp_workbench.platform.keys import KeyStore
 from mcp_workbench.platform.limits import RateLimiter
 from mcp_workbench.platform.metrics import Metrics
 from mcp_workbench.platform.timeouts import Budgets, CommitHook
-from mcp_workbench.scopes import TOOL_SCOPES
 from mcp_workbench.settings import Settings
 from mcp_workbench.web import server as web_server
 
@@ -101,7 +102,7 @@ def build_server(settings: Settings, *, commit_hook: CommitHook | None = None) -
         middleware=[
             ToolCallMiddleware(
                 metrics,
-                scopes=ScopePolicy(TOOL_SCOPES),
+                scopes=ScopePolicy(),
                 limiter=limiter,
                 budgets=budgets,
                 authenticated=auth is not None,

@@ -50,6 +50,7 @@ def _server() -> FastMCP:
             description="Fails on purpose.",
             operations=[Operation(Boom, _boom), Operation(Refuse, _refuse)],
             annotations=ToolAnnotations(readOnlyHint=True),
+            scope="*",
         )
     )
     return mcp

@@ -58,8 +58,8 @@ async def test_a_key_sees_and_calls_only_the_tools_its_scopes_allow(server: Http
         assert [t.name for t in await client.list_tools()] == ["data_read"]
         refused = await client.call_tool_mcp("data_write", {"operation": "drop_table", "table": "x"})
         payload = json.loads(refused.content[0].text)
-        assert refused.is_error and payload["error_code"] == "PERMISSION_DENIED"
-        assert payload["details"]["required_scope"] == "data:write"
+        assert refused.is_error and payload["error_code"] == "NOT_FOUND"  # hidden: as if it did not exist
+        assert payload["details"] == {"tool": "data_write", "did_you_mean": ["data_read"]}
         assert not (await client.call_tool_mcp("data_read", {"operation": "sources"})).is_error
 
 
@@ -113,7 +113,8 @@ async def test_metrics_count_calls_rejections_and_auth_failures(server: HttpServ
     text = body.decode()
     assert status == 200 and headers["content-type"].startswith("text/plain")
     assert 'workbench_tool_calls_total{operation="tables",outcome="ok",tool="data_read"} 1.0' in text
-    assert 'workbench_tool_calls_total{operation="nope",outcome="VALIDATION_ERROR",tool="data_read"} 1.0' in text
+    # a made-up operation is counted as "other": callers cannot add series
+    assert 'workbench_tool_calls_total{operation="other",outcome="VALIDATION_ERROR",tool="data_read"} 1.0' in text
     assert 'workbench_auth_failures_total{reason="invalid_api_key"}' in text
     assert "workbench_tool_call_duration_seconds_bucket" in text
     assert 'workbench_db_pool_connections{source="workspace",state="idle"}' in text

@@ -118,11 +118,11 @@ async def test_a_header_that_disagrees_with_the_body_is_refused_as_header_mismat
         assert refused.value.code == HEADER_MISMATCH and "Mcp-Param-Region" in refused.value.message
 
 
-async def test_a_hidden_tool_answers_permission_denied_and_reveals_no_header(served: Served) -> None:
+async def test_a_hidden_tool_answers_not_found_and_reveals_no_header(served: Served) -> None:
     key = create_key(served.data_dir, "data:read")  # route_to needs '*'
     async with client(served.url, key, set_region_header("us", _calls("route_to"))) as session:
         assert [tool.name for tool in await session.list_tools()] == ["data_read"]
         result = await session.call_tool_mcp("route_to", {"region": "eu"})  # with a mismatching header
     payload = json.loads(result.content[0].text)
-    assert result.is_error and payload["error_code"] == "PERMISSION_DENIED"
+    assert result.is_error and payload["error_code"] == "NOT_FOUND" and "scope" not in result.content[0].text
     assert "Region" not in result.content[0].text

@@ -21,6 +21,7 @@ from mcp_workbench.data import models
 from mcp_workbench.platform.errors import WorkbenchError
 from mcp_workbench.platform.metrics import Sample
 from mcp_workbench.platform.tools import Operation, OperationTool
+from mcp_workbench.scopes import DATA_READ, DATA_WRITE, scope_tags
 from mcp_workbench.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ def data_read_tool(service: Deferred[DataService]) -> OperationTool:
             Operation(models.SqlArgs, lambda args: service.get().sql(args)),
         ],
         annotations=ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False),
+        scope=DATA_READ,
     )
 
 
@@ -76,6 +78,7 @@ def data_write_tool(service: Deferred[DataService]) -> OperationTool:
         annotations=ToolAnnotations(
             readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False
         ),
+        scope=DATA_WRITE,
     )
 
 
@@ -192,6 +195,7 @@ def register_data(mcp: FastMCP, capability: DataCapability) -> None:
             title=f"Schema of data source '{name}'",
             description=f"Tables, columns, keys and indexes of the '{name}' database, as JSON.",
             mime_type="application/json",
+            tags=scope_tags(DATA_READ),
         )(_schema_reader(service, name))
 
     @mcp.resource(
@@ -200,6 +204,7 @@ def register_data(mcp: FastMCP, capability: DataCapability) -> None:
         title="Table description",
         description="Columns, types, keys and indexes of one table, as JSON.",
         mime_type="application/json",
+        tags=scope_tags(DATA_READ),
     )
     async def table_description(source: str, table: str) -> str:
         document = service.get().table_document(source, table)
@@ -209,6 +214,7 @@ def register_data(mcp: FastMCP, capability: DataCapability) -> None:
         name=EXPLORE_PROMPT_NAME,
         title="Explore a database",
         description="Guide for surveying a data source: tables, columns, relations, sample rows, data quality.",
+        tags=scope_tags(DATA_READ),
     )
     def explore_database(source: str = "workspace", focus: str = "") -> str:
         focus_line = f"\nFocus on: {focus}" if focus else ""

@@ -24,6 +24,7 @@ from mcp_workbench.files.roots import RootSet
 from mcp_workbench.files.settings import FilesSettings
 from mcp_workbench.platform.errors import WorkbenchError
 from mcp_workbench.platform.tools import Operation, OperationTool
+from mcp_workbench.scopes import FILES_READ, FILES_WRITE, scope_tags
 from mcp_workbench.settings import Settings
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ def files_read_tool(service: Deferred[FilesService]) -> OperationTool:
             Operation(models.InfoArgs, lambda args: service.get().info(args)),
         ],
         annotations=ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False),
+        scope=FILES_READ,
     )
 
 
@@ -91,6 +93,7 @@ def files_write_tool(service: Deferred[FilesService]) -> OperationTool:
         annotations=ToolAnnotations(
             readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False
         ),
+        scope=FILES_WRITE,
     )
 
 
@@ -149,6 +152,7 @@ def register_files(mcp: FastMCP, capability: FilesCapability) -> None:
         description="A file under a configured root: text as text, images and other binary files as blobs, "
         "a directory as a JSON listing. Large files: use files_read operation 'read'.",
         mime_type="text/plain",
+        tags=scope_tags(FILES_READ),
     )
     async def file_resource(root: str, path: str) -> ResourceResult:
         try:

@@ -2,9 +2,9 @@
 
 HTTP callers authenticate with an API key (:mod:`keys`) or a JWT (FastMCP's verifier);
 FastMCP answers missing or invalid credentials with 401 and ``WWW-Authenticate`` before
-any MCP handling. Scopes then map to tools: a caller without a tool's scope neither sees it
-in tools/list nor can call it. stdio is the local user's own process: no credentials, all
-tools ("local").
+any MCP handling. Scopes then open components: a caller without a component's scope neither
+sees it in any listing nor can call, read or complete it. stdio is the local user's own
+process: no credentials, everything ("local").
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Any
 
 from fastmcp.server.auth import AccessToken, AuthProvider, TokenVerifier
 
-from mcp_workbench.platform.errors import PermissionDenied
 from mcp_workbench.platform.keys import ALL_SCOPES, KeyStore
 
 
@@ -36,37 +35,47 @@ class ApiKeyVerifier(TokenVerifier):
         )
 
 
+_SCOPE_TAG = "scope:"
+
+
+def scope_tags(scope: str) -> set[str]:
+    """The tags that declare ``scope`` on a component (FastMCP's ``tags=``).
+
+    Every component a capability registers (tool, resource, resource template, prompt) names
+    its scope this way, where it is registered: that tag is the one place a scope is written
+    down. The call layer reads it once (:class:`~mcp_workbench.platform.catalog.Catalog`) and
+    checks every request and listing against it.
+    """
+    return {_SCOPE_TAG + scope}
+
+
+def scope_of(component: Any) -> str:
+    """The scope ``component`` declared, or ``*`` when it declared none: a component that
+    says nothing stays hidden from scoped keys."""
+    for tag in component.tags:
+        if tag.startswith(_SCOPE_TAG):
+            return tag[len(_SCOPE_TAG) :]
+    return ALL_SCOPES
+
+
 class ScopePolicy:
-    """Which tools a caller's scopes open. Unmapped tools need ``*``; no scopes (stdio) opens all."""
+    """Which components a caller's scopes open: a component's own scope, or ``*``; no scopes
+    (stdio, or HTTP without auth) opens all.
 
-    def __init__(self, tool_scopes: Mapping[str, str]) -> None:
-        self._tool_scopes = dict(tool_scopes)
+    A component the caller may not use is treated as absent everywhere (listings, calls,
+    reads, completions): the refusal is the one a missing component gets, so a key cannot
+    learn what exists beyond its scopes.
+    """
 
-    def allowed(self, tool: str, scopes: frozenset[str] | None) -> bool:
+    @staticmethod
+    def allowed(needed: str, scopes: frozenset[str] | None) -> bool:
+        return scopes is None or needed in scopes or ALL_SCOPES in scopes
+
+    def visible(self, components: Sequence[Any], scopes: frozenset[str] | None) -> Sequence[Any]:
+        """The components of a listing this caller may see."""
         if scopes is None or ALL_SCOPES in scopes:
-            return True
-        needed = self._tool_scopes.get(tool)
-        return needed is not None and needed in scopes
-
-    def visible(self, tools: Sequence[Any], scopes: frozenset[str] | None) -> list[Any]:
-        """The tools of a tools/list answer this caller may see."""
-        return [tool for tool in tools if self.allowed(tool.name, scopes)]
-
-    def check(self, tool: str, scopes: frozenset[str] | None) -> None:
-        """Raise PermissionDenied unless the caller may use ``tool``."""
-        if self.allowed(tool, scopes):
-            return
-        needed = self._tool_scopes.get(tool, ALL_SCOPES)
-        raise PermissionDenied(
-            f"this API key may not use {tool} (needs scope '{needed}')",
-            recovery_steps=[
-                (
-                    f"Use only the tools listed for you; ask the operator for a key with scope "
-                    f"'{needed}' if this task needs {tool}."
-                )
-            ],
-            details={"tool": tool, "required_scope": needed},
-        )
+            return components
+        return [component for component in components if scope_of(component) in scopes]
 
 
 def build_auth_provider(

@@ -1,7 +1,10 @@
 """Rate limits per caller and tool: a moving window in memory, or the `limits` library on Redis.
 
-Only tools/call spends budget (initialize, discover, list calls and ping never do), and a
-limited call is a RATE_LIMITED tool result with ``retry_after_s``, not a protocol error.
+tools/call, resources/read, prompts/get and completion/complete spend budget (initialize,
+discover, list calls and ping never do); a read, prompt or completion spends from the tool of
+the same scope (see platform/catalog.py). A limited call is a RATE_LIMITED tool result with
+``retry_after_s``, not a protocol error; the other requests have no error result, so theirs is
+a protocol error carrying the same error object.
 
 One process keeps its windows in memory (:class:`MemoryWindows`): a deque of hit times per
 caller, tool and limit, so a check costs a few microseconds however high the limit is (the

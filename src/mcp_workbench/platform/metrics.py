@@ -51,9 +51,12 @@ class _SampleCollector(Collector):
 
 
 class CallStats(Collector):
-    """Tool calls by tool, operation and outcome; latency histograms by tool; calls in flight.
+    """Tool calls by tool, operation and outcome; latency histograms by tool; calls in flight;
+    resource reads, prompt gets and completions by kind, component and outcome.
 
-    Updated from the event loop only (one per process), so plain ints need no lock.
+    Updated from the event loop only (one per process), so plain ints need no lock. Every
+    label value comes from the server's own catalog or a closed set (the call layer maps
+    anything else to ``other``), so the number of series is bounded by the catalog.
     """
 
     def __init__(self, buckets: tuple[float, ...] = LATENCY_BUCKETS) -> None:
@@ -61,6 +64,7 @@ class CallStats(Collector):
         self.in_flight = 0
         self._calls: dict[tuple[str, str, str], int] = {}
         self._latency: dict[str, list[float]] = {}  # per tool: a count per bucket (+Inf last), then the sum
+        self._requests: dict[tuple[str, str, str], int] = {}
 
     def observe(self, tool: str, operation: str, outcome: str, seconds: float) -> None:
         key = (tool, operation, outcome)
@@ -70,6 +74,10 @@ class CallStats(Collector):
             counts = self._latency[tool] = [0.0] * (len(self._bounds) + 2)
         counts[bisect_left(self._bounds, seconds)] += 1
         counts[-1] += seconds
+
+    def observe_request(self, kind: str, name: str, outcome: str) -> None:
+        key = (kind, name, outcome)
+        self._requests[key] = self._requests.get(key, 0) + 1
 
     def collect(self) -> Iterator[Metric]:
         calls = CounterMetricFamily(
@@ -89,6 +97,14 @@ class CallStats(Collector):
             latency.add_metric([tool], buckets, counts[-1])
         yield latency
         yield GaugeMetricFamily("workbench_tool_calls_in_flight", "Tool calls running now.", value=self.in_flight)
+        requests = CounterMetricFamily(
+            "workbench_requests",
+            "Resource reads, prompt gets and completions by kind, component and outcome (ok or an error code).",
+            labels=["kind", "name", "outcome"],
+        )
+        for labels, count in sorted(self._requests.items()):
+            requests.add_metric(list(labels), count)
+        yield requests
 
 
 def _le(bound: float) -> str:
@@ -125,8 +141,9 @@ class Metrics:
         for source in self._sources:
             yield from source()
 
-    def observe_call(self, tool: str, operation: str | None, outcome: str, seconds: float) -> None:
-        self.calls.observe(tool, operation or "", outcome, seconds)
+    def observe_call(self, tool: str, operation: str, outcome: str, seconds: float) -> None:
+        """One tool call; ``tool`` and ``operation`` are catalog labels (see platform/catalog.py)."""
+        self.calls.observe(tool, operation, outcome, seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

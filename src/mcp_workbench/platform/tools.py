@@ -26,6 +26,7 @@ from fastmcp.tools.base import Tool, ToolResult
 from mcp_types import TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, PrivateAttr, TypeAdapter, ValidationError
 
+from mcp_workbench.platform.auth import scope_tags
 from mcp_workbench.platform.calls import current_call, current_correlation_id
 from mcp_workbench.platform.errors import InvalidInput, WorkbenchError, error_result, internal_error
 
@@ -78,6 +79,7 @@ class OperationTool(Tool):
         description: str,
         operations: list[Operation],
         annotations: ToolAnnotations,
+        scope: str,
     ) -> OperationTool:
         by_name = {op.name: op for op in operations}
         tool = cls(
@@ -86,11 +88,17 @@ class OperationTool(Tool):
             description=description,
             parameters=flat_schema([op.model for op in operations]),
             annotations=annotations,
+            tags=scope_tags(scope),
         )
         tool._operations = by_name
         union = Union[tuple(op.model for op in operations)]  # noqa: UP007 - runtime union of classes
         tool._adapter = TypeAdapter(Annotated[union, Field(discriminator="operation")])
         return tool
+
+    @property
+    def operation_names(self) -> tuple[str, ...]:
+        """The values ``operation`` may take (the literals of the union's models)."""
+        return tuple(self._operations)
 
     async def run(self, arguments: dict[str, Any]) -> ToolResult:
         async def work() -> Answer:
@@ -229,6 +237,7 @@ class ModelTool(Tool):
         model: type[BaseModel],
         handler: Callable[[Any], Awaitable[Answer]],
         annotations: ToolAnnotations,
+        scope: str,
     ) -> ModelTool:
         tool = cls(
             name=name,
@@ -236,6 +245,7 @@ class ModelTool(Tool):
             description=description,
             parameters=model_schema(model),
             annotations=annotations,
+            tags=scope_tags(scope),
         )
         tool._model = model
         tool._handler = handler

@@ -15,6 +15,7 @@ from mcp_types import ToolAnnotations
 from mcp_workbench.capability import Deferred
 from mcp_workbench.platform.metrics import Sample
 from mcp_workbench.platform.tools import ModelTool
+from mcp_workbench.scopes import WEB
 from mcp_workbench.settings import Settings
 from mcp_workbench.web.models import FetchArgs
 from mcp_workbench.web.settings import WebSettings
@@ -39,6 +40,7 @@ def web_fetch_tool(service: Deferred[WebService]) -> ModelTool:
         model=FetchArgs,
         handler=lambda args: service.get().fetch(args),
         annotations=ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=True),
+        scope=WEB,
     )
 
 
