@@ -9,4 +9,7 @@ FILES_READ = "files:read"
 FILES_WRITE = "files:write"
 WEB = "web"
 
-__all__ = ["DATA_READ", "DATA_WRITE", "FILES_READ", "FILES_WRITE", "WEB", "scope_tags"]
+SCOPES = (DATA_READ, DATA_WRITE, FILES_READ, FILES_WRITE, WEB)
+"""Every scope some component of this server needs: a key may be given these (or ``*``)."""
+
+__all__ = ["DATA_READ", "DATA_WRITE", "FILES_READ", "FILES_WRITE", "SCOPES", "WEB", "scope_tags"]

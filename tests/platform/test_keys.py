@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mcp_workbench.platform.keys import KeyStore, parse_scopes
+from mcp_workbench.scopes import SCOPES
 from tests.support.servers import clean_env
 
 
@@ -47,11 +48,36 @@ def test_revocation_is_seen_by_another_store_instance(tmp_path: Path) -> None:
 
 
 def test_scopes_are_checked() -> None:
-    assert parse_scopes("data:read, web") == ["data:read", "web"]
-    with pytest.raises(ValueError, match="unknown scope"):
-        parse_scopes("data:readd")
-    with pytest.raises(ValueError):
-        parse_scopes("")
+    assert parse_scopes("data:read, web", SCOPES) == ["data:read", "web"]
+    assert parse_scopes("*", SCOPES) == ["*"]
+    for useless in ("data:readd", "", " , ", "research", "analyze", "data:read,admin"):
+        with pytest.raises(ValueError, match="opens nothing"):
+            parse_scopes(useless, SCOPES)
+
+
+def test_every_scope_a_key_may_be_given_opens_some_component(tmp_path: Path) -> None:
+    """The scopes ``keys create`` accepts are exactly those the server's components need."""
+    import asyncio
+
+    from fastmcp import Client
+
+    from mcp_workbench.server import build_server
+    from mcp_workbench.settings import load_settings
+
+    (tmp_path / "root").mkdir()
+    settings = load_settings(None, data_dir=tmp_path / "data", files={"roots": {"r": {"path": tmp_path / "root"}}})
+
+    async def needed() -> set[str]:
+        async with Client(build_server(settings)) as client:
+            listed = [
+                *await client.list_tools(),
+                *await client.list_resources(),
+                *await client.list_resource_templates(),
+                *await client.list_prompts(),
+            ]
+        return {tag.removeprefix("scope:") for c in listed for tag in (c.meta or {}).get("fastmcp", {}).get("tags", [])}
+
+    assert asyncio.run(needed()) == set(SCOPES)
 
 
 def test_cli_prints_the_key_as_the_last_line_and_lists_without_secrets(tmp_path: Path) -> None:
@@ -74,5 +100,7 @@ def test_cli_prints_the_key_as_the_last_line_and_lists_without_secrets(tmp_path:
     assert [(k["name"], k["scopes"]) for k in listed] == [("laptop", ["data:read", "web"])]
     assert key not in cli("list").stdout
     assert cli("create", "--name", "x", "--scopes", "everything").returncode == 2
+    refused = cli("create", "--name", "x", "--scopes", "research")
+    assert refused.returncode == 2 and "opens nothing" in refused.stderr and refused.stdout == ""
     assert cli("revoke", listed[0]["id"]).returncode == 0
     assert cli("revoke", "nope").returncode == 1

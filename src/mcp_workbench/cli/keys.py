@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 
 from mcp_workbench.platform.keys import KeyStore, parse_scopes
+from mcp_workbench.scopes import SCOPES
 from mcp_workbench.settings import Settings
 
 EXIT_USAGE = 2
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     store = KeyStore.in_dir(settings.data_dir)
     if args.keys_command == "create":
         try:
-            scopes = parse_scopes(args.scopes)
+            scopes = parse_scopes(args.scopes, SCOPES)
         except ValueError as exc:
             print(f"mcp-workbench: {exc}", file=sys.stderr)
             return EXIT_USAGE

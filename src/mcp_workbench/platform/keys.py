@@ -15,6 +15,7 @@ import json
 import os
 import secrets
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,6 @@ from typing import Any
 
 KEY_PREFIX = "wbk"
 STORE_NAME = "api_keys.json"
-KNOWN_SCOPES = ("data:read", "data:write", "files:read", "files:write", "web", "research", "analyze")
 ALL_SCOPES = "*"
 
 
@@ -135,11 +135,13 @@ def _digest(salt: str, secret: str) -> str:
     return hashlib.sha256(bytes.fromhex(salt) + secret.encode()).hexdigest()
 
 
-def parse_scopes(text: str) -> list[str]:
-    """``data:read,web`` → scopes, each checked against the known set (or ``*``)."""
+def parse_scopes(text: str, granting: Sequence[str]) -> list[str]:
+    """``data:read,web`` → scopes, each one that opens something (one of ``granting``, or ``*``):
+    a key whose scope opens nothing would only fail later, at every call."""
     scopes = [s.strip() for s in text.split(",") if s.strip()]
-    unknown = [s for s in scopes if s not in KNOWN_SCOPES and s != ALL_SCOPES]
-    if unknown or not scopes:
-        allowed = ", ".join((*KNOWN_SCOPES, ALL_SCOPES))
-        raise ValueError(f"unknown scope(s) {', '.join(unknown) or '(none given)'}; allowed: {allowed}")
+    useless = [s for s in scopes if s not in granting and s != ALL_SCOPES]
+    if useless or not scopes:
+        allowed = ", ".join((*granting, f"{ALL_SCOPES} (everything)"))
+        given = ", ".join(repr(s) for s in useless) or "(none given)"
+        raise ValueError(f"scope {given} opens nothing on this server; scopes that open something: {allowed}")
     return scopes
