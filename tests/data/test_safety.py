@@ -260,3 +260,24 @@ async def test_a_slow_statement_is_stopped_by_the_time_budget(
         assert error["retryable"] is True and error["details"]["timeout_s"] == 0.3
         # the server and the source keep serving
         assert (await session.ok("data_read", operation="count", table="notes"))["count"] == 4
+
+
+@pytest.mark.parametrize(
+    ("sql", "near", "hint"),
+    [
+        ("SELEC * FROM books", "FROM", "did you mean SELECT?"),
+        ("selct title FROM books", "FROM", "did you mean SELECT?"),
+        ("SELECT * FROM books WHERE", "WHERE", "Fix the SQL"),
+        ("SELECT 1 +", "+", "Fix the SQL"),
+        ("SELECT * FORM books", "books", "Fix the SQL"),
+        ("SELECT (1", "1", "Fix the SQL"),
+    ],
+)
+async def test_a_parse_error_says_where_and_how_in_sql_words(db: Session, sql: str, near: str, hint: str) -> None:
+    error = await db.error("data_read", "VALIDATION_ERROR", operation="sql", sql=sql)
+    assert f"near '{near}'" in error["error"] and "line 1, column" in error["error"]
+    assert error["details"]["near"] == near and isinstance(error["details"]["column"], int)
+    assert any(hint in step for step in error["recovery_steps"]), error["recovery_steps"]
+    assert (
+        "sqlglot" not in error["error"] and "<class" not in error["error"] and "Required keyword" not in error["error"]
+    )

@@ -12,6 +12,7 @@ on PostgreSQL only those on an allow-list, judged on the names the server will r
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import logging
 import re
@@ -129,12 +130,47 @@ def check_read_only(sql: str, dialect: str, allow_functions: frozenset[str] = fr
     try:
         statements = [s for s in sqlglot.parse(body, read=read) if s is not None and not isinstance(s, exp.Semicolon)]
     except ParseError as exc:
-        raise _syntax(exc.errors[0]["description"] if exc.errors else str(exc)) from None
+        raise _parse_problem(exc.errors[0] if exc.errors else {"description": str(exc)}, leading) from None
     if len(statements) != 1:
         raise PermissionDenied("only one SQL statement per call is allowed", recovery_steps=list(_REFUSE_STEPS))
     _refuse_unsafe(statements[0])
     prepared, count = _placeholders(body, tokens, dialect)
     return CheckedSql(sql=prefix.lstrip() + prepared, explain=bool(explain), placeholders=count)
+
+
+_READ_STARTS = ("SELECT", "WITH", "VALUES", "TABLE", "EXPLAIN")
+_CLAUSES = frozenset(
+    {"SELECT", "FROM", "WHERE", "JOIN", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "WITH", "VALUES"}
+)
+# sqlglot's descriptions name its own classes ("Required keyword: 'this' missing for <class
+# 'sqlglot.expressions.query.Where'>"); the caller is told in SQL's words instead.
+_LIBRARY_WORDS = re.compile(r"Required keyword: '\w+' missing for <class '[\w.]*?(\w+)'>")
+
+
+def _parse_problem(error: dict[str, object], leading: str) -> InvalidInput:
+    """A parse error as the caller can act on it: where (line, column, the words around it) and
+    a plain hint, never the parser's internals."""
+    description = str(error.get("description") or "")
+    if missing := _LIBRARY_WORDS.search(description):
+        clause = missing.group(1).upper()
+        problem = f"an incomplete {clause} clause" if clause in _CLAUSES else "an incomplete expression"
+    elif description.startswith("Invalid expression / Unexpected token"):
+        problem = "an unexpected word"
+    else:
+        problem = re.sub(r"<class '[^']*'>", "an expression", description) or "a syntax error"
+    near = str(error.get("highlight") or "")
+    line, column = error.get("line"), error.get("col")
+    where = f" near '{near[:40]}' (line {line}, column {column})" if near and line else ""
+    steps = ["Fix the SQL at that place and call again."]
+    if leading not in _READ_STARTS and not leading.startswith("("):
+        guess = difflib.get_close_matches(leading, _READ_STARTS, n=1)
+        steps.insert(0, f"A read starts with SELECT, WITH or VALUES{f' (did you mean {guess[0]}?)' if guess else ''}.")
+    context = f"{error.get('start_context') or ''}{near}{error.get('end_context') or ''}"
+    return InvalidInput(
+        f"the SQL could not be parsed: {problem}{where}",
+        recovery_steps=steps,
+        details={"line": line, "column": column, "near": near[:80], "context": context[:200]},
+    )
 
 
 def _syntax(message: str) -> InvalidInput:
