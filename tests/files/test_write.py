@@ -56,7 +56,18 @@ async def test_create_only_refuses_an_existing_file(guarded: Session, world: Wor
     )
     assert error["details"]["reason"] == "exists"
     assert (world.root / "a.txt").read_text() == "keep\n" and temp_files(world.root) == []
+    steps = " ".join(error["recovery_steps"])
+    assert "create_only: false" in steps and "overwrite" not in steps  # the argument write has
     await guarded.ok("files_write", operation="write", path="b.txt", content="x", create_only=True)
+
+
+async def test_a_move_onto_an_existing_file_suggests_the_argument_move_has(guarded: Session, world: World) -> None:
+    (world.root / "a.txt").write_text("a\n")
+    (world.root / "b.txt").write_text("b\n")
+    error = await guarded.error("files_write", "CONFLICT", operation="move", path="a.txt", destination="b.txt")
+    steps = " ".join(error["recovery_steps"])
+    assert "overwrite: true" in steps and "create_only" not in steps
+    assert (world.root / "b.txt").read_text() == "b\n"
 
 
 async def test_parents_are_created_only_when_asked(guarded: Session, world: World) -> None:

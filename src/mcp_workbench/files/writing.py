@@ -97,7 +97,7 @@ def place_atomically(
             if expect is not None:
                 _still_the_same(parent, name, expect, shown)
             if create_only:
-                _link_into_place(parent, temp, parent, name, shown)
+                _link_into_place(parent, temp, parent, name, shown, CREATE_ONLY)
             else:
                 parent.replace(temp, parent, name)
             parent.fsync()
@@ -127,12 +127,12 @@ def _still_the_same(parent: Dir, name: str, expect: os.stat_result, shown: str) 
         )
 
 
-def _link_into_place(src_dir: Dir, src: str, dst_dir: Dir, dst: str, shown: str) -> None:
+def _link_into_place(src_dir: Dir, src: str, dst_dir: Dir, dst: str, shown: str, replacing: str) -> None:
     """Give ``src`` the name ``dst`` only if ``dst`` does not exist (atomically where possible)."""
     try:
         src_dir.link(src, dst_dir, dst)
     except FileExistsError:
-        raise _exists(shown) from None
+        raise _exists(shown, replacing) from None
     except OSError as exc:
         if exc.errno not in _NO_HARD_LINKS:
             raise
@@ -142,14 +142,19 @@ def _link_into_place(src_dir: Dir, src: str, dst_dir: Dir, dst: str, shown: str)
         except FileNotFoundError:
             src_dir.replace(src, dst_dir, dst)
             return
-        raise _exists(shown) from None
+        raise _exists(shown, replacing) from None
     src_dir.unlink(src)
 
 
-def _exists(shown: str) -> Conflict:
+CREATE_ONLY = "create_only: false"
+OVERWRITE = "overwrite: true"
+
+
+def _exists(shown: str, replacing: str) -> Conflict:
+    """``replacing`` is the argument of the operation at hand that allows replacing the file."""
     return Conflict(
         f"'{shown}' already exists",
-        recovery_steps=["Choose another name, or allow replacing it (overwrite: true / create_only: false)."],
+        recovery_steps=[f"Choose another name, or call again with {replacing} to replace it."],
         details={"path": shown, "reason": "exists"},
     )
 
@@ -243,7 +248,7 @@ def write_file(
                 raise _refuse_link(sandbox, parent, target)
             refuse_kind(existing, target.shown, reading=False)
             if create_only:
-                raise _exists(target.shown)
+                raise _exists(target.shown, CREATE_ONLY)
         else:
             check_portable_name(target.name)
         result["created"] = existing is None
@@ -486,10 +491,10 @@ def _rename(
 ) -> None:
     try:
         if state == "new" and not stat.S_ISDIR(moving.st_mode):
-            _link_into_place(src_dir, src.name, dst_dir, dst.name, dst.shown)
+            _link_into_place(src_dir, src.name, dst_dir, dst.name, dst.shown, OVERWRITE)
         else:
             if state == "new" and _exists_in(dst_dir, dst.name):  # a directory: check, then rename
-                raise _exists(dst.shown)
+                raise _exists(dst.shown, OVERWRITE)
             src_dir.replace(src.name, dst_dir, dst.name)
             if state == "replace":
                 _drop_twin(src_dir, src.name, moving)
