@@ -121,3 +121,27 @@ def test_a_stdio_server_started_in_a_terminal_says_it_waits_for_a_client(tmp_pat
         server.wait()
         os.close(controller)
     assert server.stdout is not None and server.stdout.read() == b""
+
+
+@pytest.mark.anyio
+async def test_a_missing_file_read_through_a_resource_logs_no_error_and_no_traceback(
+    tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from fastmcp import Client
+    from mcp.shared.exceptions import MCPError
+
+    from mcp_workbench.server import build_server
+    from mcp_workbench.settings import load_settings
+
+    (tmp_path / "root").mkdir()
+    settings = load_settings(None, data_dir=tmp_path / "data", files={"roots": {"r": {"path": tmp_path / "root"}}})
+    caplog.set_level(logging.DEBUG)
+    async with Client(build_server(settings)) as client:
+        with pytest.raises(MCPError, match="NOT_FOUND"):
+            await client.read_resource("files://r/missing.txt")
+        with pytest.raises(MCPError, match="NOT_FOUND"):
+            await client.read_resource("data://workspace/tables/missing")
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert [r.getMessage() for r in caplog.records if r.exc_info and r.levelno > logging.DEBUG] == []
+    lines = [r for r in caplog.records if r.getMessage() == "resource request"]
+    assert [getattr(r, "error_code", None) for r in lines] == ["NOT_FOUND", "NOT_FOUND"]

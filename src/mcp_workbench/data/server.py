@@ -18,7 +18,7 @@ from mcp_types import ToolAnnotations
 
 from mcp_workbench.capability import Deferred
 from mcp_workbench.data import models
-from mcp_workbench.platform.errors import WorkbenchError
+from mcp_workbench.platform.errors import WorkbenchError, resource_error
 from mcp_workbench.platform.metrics import Sample
 from mcp_workbench.platform.tools import Operation, OperationTool
 from mcp_workbench.scopes import DATA_READ, DATA_WRITE, scope_tags
@@ -107,9 +107,7 @@ async def _resource(work: Awaitable[dict[str, object]]) -> dict[str, object]:
     try:
         return await work
     except WorkbenchError as exc:
-        from fastmcp.exceptions import ResourceError
-
-        raise ResourceError(f"{exc.code}: {exc.message}") from None
+        raise resource_error(exc) from None
 
 
 TABLE_TEMPLATE = "data://{source}/tables/{table}"

@@ -14,7 +14,6 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from fastmcp import FastMCP
-from fastmcp.exceptions import ResourceError
 from fastmcp.resources.base import ResourceResult
 from mcp_types import ToolAnnotations
 
@@ -22,7 +21,7 @@ from mcp_workbench.capability import Deferred
 from mcp_workbench.files import models
 from mcp_workbench.files.roots import RootSet
 from mcp_workbench.files.settings import FilesSettings
-from mcp_workbench.platform.errors import WorkbenchError
+from mcp_workbench.platform.errors import WorkbenchError, resource_error
 from mcp_workbench.platform.tools import Operation, OperationTool
 from mcp_workbench.scopes import FILES_READ, FILES_WRITE, scope_tags
 from mcp_workbench.settings import Settings
@@ -158,4 +157,4 @@ def register_files(mcp: FastMCP, capability: FilesCapability) -> None:
         try:
             return await service.get().resource(root, path)
         except WorkbenchError as exc:
-            raise ResourceError(f"{exc.code}: {exc.message}") from None
+            raise resource_error(exc) from None

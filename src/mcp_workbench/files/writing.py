@@ -97,7 +97,7 @@ def place_atomically(
             if expect is not None:
                 _still_the_same(parent, name, expect, shown)
             if create_only:
-                _link_into_place(parent, temp, parent, name, shown, CREATE_ONLY)
+                _link_into_place(parent, temp, parent, name, shown=shown, replacing=CREATE_ONLY)
             else:
                 parent.replace(temp, parent, name)
             parent.fsync()
@@ -127,7 +127,7 @@ def _still_the_same(parent: Dir, name: str, expect: os.stat_result, shown: str) 
         )
 
 
-def _link_into_place(src_dir: Dir, src: str, dst_dir: Dir, dst: str, shown: str, replacing: str) -> None:
+def _link_into_place(src_dir: Dir, src: str, dst_dir: Dir, dst: str, *, shown: str, replacing: str) -> None:
     """Give ``src`` the name ``dst`` only if ``dst`` does not exist (atomically where possible)."""
     try:
         src_dir.link(src, dst_dir, dst)
@@ -491,7 +491,7 @@ def _rename(
 ) -> None:
     try:
         if state == "new" and not stat.S_ISDIR(moving.st_mode):
-            _link_into_place(src_dir, src.name, dst_dir, dst.name, dst.shown, OVERWRITE)
+            _link_into_place(src_dir, src.name, dst_dir, dst.name, shown=dst.shown, replacing=OVERWRITE)
         else:
             if state == "new" and _exists_in(dst_dir, dst.name):  # a directory: check, then rename
                 raise _exists(dst.shown, OVERWRITE)

@@ -24,6 +24,7 @@ with this JSON object::
 from __future__ import annotations
 
 import json
+import logging
 from enum import StrEnum
 from typing import Any
 
@@ -152,6 +153,17 @@ def internal_error() -> InternalError:
 
 def error_payload(exc: WorkbenchError, correlation_id: str | None) -> dict[str, Any]:
     return exc.to_payload(correlation_id)
+
+
+def resource_error(exc: WorkbenchError) -> Exception:
+    """The one mapping of an error to a resource read's failure (resources have no isError).
+
+    The caller's mistake (a missing file, an unknown table) is expected: FastMCP logs it at
+    DEBUG, not as an error with a traceback; the request's own log line carries its code.
+    """
+    from fastmcp.exceptions import ResourceError
+
+    return ResourceError(f"{exc.code}: {exc.message}", log_level=logging.DEBUG)
 
 
 def error_result(exc: WorkbenchError, correlation_id: str | None) -> ToolResult:
