@@ -23,6 +23,7 @@ from mcp_workbench.platform.errors import (
     ReadOnly,
     Timeout,
     UpstreamError,
+    UpstreamRefused,
     WorkbenchError,
 )
 
@@ -112,6 +113,17 @@ def _from_sqlstate(code: str, message: str, details: dict[str, object], source: 
             f"the database rejected the request: {message}",
             recovery_steps=["Fix the statement or the values as the database_error says, then call again."],
             details=details,
+        )
+    if code.startswith("28") or code == "3D000":  # credentials refused, no such database
+        return UpstreamRefused(
+            f"the database of source '{source.name}' refuses the connection: {message}",
+            recovery_steps=[
+                (
+                    f"Retrying will not help: tell the user that source '{source.name}' is configured with a role, "
+                    "password or database name the database does not accept; the operator must fix its URL."
+                ),
+            ],
+            details={**details, "sqlstate": code},
         )
     if code in ("40001", "40P01"):
         return UpstreamError(f"transaction conflict, safe to retry: {message}", details=details)

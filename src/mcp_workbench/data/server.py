@@ -126,18 +126,21 @@ class DataCapability:
         self._audit: asyncio.Task[None] | None = None
 
     async def startup(self) -> None:
-        """Check, in the background, what the PostgreSQL sources' roles may do, and warn when a
-        source is connected with more rights than it needs (start-up does not wait for it)."""
+        """Check, in the background, that each PostgreSQL source answers and what its role may do;
+        log what is found (start-up does not wait for it, nor refuse to start: a database may come
+        up later). SQLite sources are local files, checked by their first use."""
         if any(not config.url.startswith("sqlite") for config in self.sources.values()):
-            self._audit = asyncio.create_task(self._log_audit(), name="data-privilege-audit")
+            self._audit = asyncio.create_task(self._log_audit(), name="data-source-check")
 
     async def _log_audit(self) -> None:
         from mcp_workbench.data.privileges import log_findings
 
         try:
-            log_findings(await self.service.get().audit())
+            service = self.service.get()
+            answering = await service.log_reachability()
+            log_findings(await service.audit(answering))
         except Exception:  # a check that failed must not go unnoticed, nor stop the server
-            log.exception("checking the data sources' database roles failed")
+            log.exception("checking the data sources failed")
 
     async def aclose(self) -> None:
         if self._audit is not None:

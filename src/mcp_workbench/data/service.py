@@ -8,7 +8,8 @@ function, and shapes its result as text plus structured data.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import anyio.to_thread
@@ -43,6 +44,9 @@ MAX_SCHEMA_TABLES = 200
 _TEXT_IN_THREAD_BYTES = 64 * 1024
 
 
+log = logging.getLogger("mcp_workbench.data")
+
+
 class DataService:
     """Sources, their schema cache, and one handler per operation."""
 
@@ -61,10 +65,29 @@ class DataService:
         problems = await asyncio.gather(*(source.ping() for source in sources))
         return {f"database:{source.name}": problem for source, problem in zip(sources, problems, strict=True)}
 
-    async def audit(self) -> list[Finding]:
-        """Every source's connection risks (a superuser, server-file rights, dblink, ...)."""
-        found = await asyncio.gather(*(privileges.audit(source) for source in self.registry.all()))
+    async def audit(self, names: Iterable[str] | None = None) -> list[Finding]:
+        """Every source's connection risks (a superuser, server-file rights, dblink, ...); only
+        the sources ``names`` if given."""
+        sources = [s for s in self.registry.all() if names is None or s.name in set(names)]
+        found = await asyncio.gather(*(privileges.audit(source) for source in sources))
         return [finding for findings in found for finding in findings]
+
+    async def log_reachability(self) -> list[str]:
+        """Log whether each PostgreSQL source answers, naming the cause when it does not (wrong
+        credentials look different from a database that is down); the names of those that answer."""
+        sources = [source for source in self.registry.all() if source.dialect != "sqlite"]
+        problems = await asyncio.gather(*(source.ping() for source in sources))
+        for source, problem in zip(sources, problems, strict=True):
+            if problem is None:
+                log.info("data source answers", extra={"source": source.name})
+            else:
+                log.warning(
+                    "data source %r does not answer: %s (the server runs; calls to it fail until it does)",
+                    source.name,
+                    problem,
+                    extra={"source": source.name},
+                )
+        return [source.name for source, problem in zip(sources, problems, strict=True) if problem is None]
 
     def samples(self) -> Iterator[Sample]:
         for source in self.registry.all():

@@ -126,6 +126,19 @@ class UpstreamError(WorkbenchError):
     default_recovery = ("Retry in a few seconds; if it keeps failing, tell the user the service is down.",)
 
 
+class UpstreamRefused(UpstreamError):
+    """The service answered, and refuses us for a reason retrying cannot fix (wrong credentials,
+    a missing database): the operator's configuration must change."""
+
+    retryable = False
+    default_recovery = (
+        (
+            "Retrying will not help: tell the user the server's settings for this service are wrong (the error "
+            "says what), so the operator can fix them."
+        ),
+    )
+
+
 class Conflict(WorkbenchError):
     code = ErrorCode.CONFLICT
     default_recovery = ("Inspect the current state, then change the request so it does not collide.",)
