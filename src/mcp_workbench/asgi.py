@@ -22,6 +22,7 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
 from mcp_workbench.platform.calls import ToolCallMiddleware
+from mcp_workbench.platform.challenge import CredentialsChallenge
 from mcp_workbench.platform.disconnect import CancelOnDisconnect
 from mcp_workbench.platform.identity import current_caller
 from mcp_workbench.platform.logging import configure_logging
@@ -44,6 +45,7 @@ def server_app(mcp: FastMCP, settings: Settings, *, stateless: bool) -> ASGIApp:
     app = mcp.http_app(
         path=http.path,
         middleware=[
+            *([Middleware(CredentialsChallenge, mode=http.auth)] if http.auth != "none" else []),
             Middleware(CancelOnDisconnect),
             Middleware(SessionGuard, path=http.path, limits=limits, manager=managers),
             Middleware(NullContinuationGuard),

@@ -6,6 +6,7 @@ import codecs
 import os
 import resource
 import signal
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,10 +102,28 @@ async def test_writing_onto_a_directory_is_a_conflict(guarded: Session, world: W
     assert (world.root / "d").is_dir()
 
 
+def _output_file_size() -> int:
+    """The largest regular file this process has open: pytest's own output may be one of them,
+    under a descriptor that its output capture has moved."""
+    fds = [int(fd) for fd in os.listdir("/proc/self/fd")] if os.path.isdir("/proc/self/fd") else range(256)
+    sizes = [0]
+    for fd in fds:
+        try:
+            status = os.fstat(fd)
+        except OSError:
+            continue
+        if stat.S_ISREG(status.st_mode):
+            sizes.append(status.st_size)
+    return max(sizes)
+
+
 @pytest.fixture
 def small_file_limit() -> Iterator[int]:
-    """A real OS failure mid-write: files this process writes may not grow past 4 KB."""
-    limit = 4096
+    """A real OS failure mid-write: files this process writes may not grow past a small size.
+
+    The limit binds every file of this process, pytest's own output too when it goes to a file
+    (a CI log), so it is set above what any open file already holds."""
+    limit = max(4096, _output_file_size() + 64 * 1024)
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
