@@ -69,3 +69,29 @@ class TestRelativeLinksResolveAgainstThePage:
         assert not outcome.is_error, outcome.text
         expected = _expected(site, directory, directory)
         assert _links(outcome.text) == expected
+
+
+SMALL_PAGE = """<!doctype html>
+<html><head><title>Release notes</title></head><body>
+<nav><a href="/">Home</a> | <a href="/docs">Docs</a> | <a href="/blog">Blog</a></nav>
+<main><h1>Release 1.2</h1>
+<p>Version 1.2 adds <b>faster search</b> and <a href="cache.html">better caching</a>, and <em>fixes</em> two bugs.</p>
+</main><footer>Copyright 2026 Example Inc.</footer></body></html>"""
+
+
+class TestSmallPages:
+    """A page whose main content is short keeps its sentences whole and leaves out the navigation."""
+
+    @pytest.mark.parametrize("fmt", ["markdown", "text"])
+    async def test_sentences_do_not_break_at_inline_tags(self, connect, web_settings, site: Site, fmt: str) -> None:
+        url = site.route("/docs/notes.html", Reply(200, SMALL_PAGE, HTML))
+        async with connect(web_settings()) as session:
+            outcome = await session.call("web_fetch", url=url, format=fmt)
+        assert not outcome.is_error, outcome.text
+        text = outcome.data.get("content", outcome.text)
+        if fmt == "markdown":
+            expected = f"Version 1.2 adds **faster search** and [better caching]({site.url('/docs/cache.html')}), and"
+        else:
+            expected = "Version 1.2 adds faster search and better caching, and fixes two bugs."
+        assert expected in text, text
+        assert "Home" not in text and "Blog" not in text and "Copyright" not in text, text

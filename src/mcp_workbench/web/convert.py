@@ -16,6 +16,7 @@ other conversions are linear in a body already capped at ``max_bytes`` and run i
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -107,31 +108,125 @@ def html_to(html: str, fmt: Format, *, url: str) -> str:
         return ""
     import trafilatura
 
-    tree = trafilatura.load_html(html)
+    tree = _loaded(html, url)
     if tree is None:
         return ""
-    absolute_links(tree, url)
     title = " ".join((tree.findtext(".//title") or "").split())
     markdown = fmt == "markdown"
-    extracted = trafilatura.extract(
-        tree,
-        url=url,
-        output_format="markdown" if markdown else "txt",
-        include_links=markdown,
-        include_tables=True,
-        include_images=False,
-        include_comments=False,
-        favor_recall=True,
-        deduplicate=False,
-        with_metadata=False,
-    )
-    if not extracted:
-        # No main content found (a tiny page, or all navigation): show all of its text.
-        extracted = trafilatura.html2txt(html) or ""
+    options = {
+        "url": url,
+        "output_format": "markdown" if markdown else "txt",
+        "include_links": markdown,
+        "include_tables": True,
+        "include_images": False,
+        "include_comments": False,
+        "favor_recall": True,
+        "deduplicate": False,
+        "with_metadata": False,
+    }
+    # Without a minimum size: a small page's main content would otherwise be traded for the
+    # extractor's fallback, all of the page's text, navigation included and cut at inline tags.
+    extracted = trafilatura.extract(tree, config=_no_minimum_size(), **options)
+    if not extracted:  # no main content at all (all navigation, say): the page's text, by blocks
+        extracted = block_text(_loaded(html, url))  # a fresh tree: extraction prunes the one it is given
     extracted = extracted.strip()
     if title and not extracted.startswith(("# ", title)):
         extracted = f"# {title}\n\n{extracted}" if markdown else f"{title}\n\n{extracted}"
     return extracted
+
+
+def _loaded(html: str, url: str) -> Any:
+    """The page's element tree with every link absolute (None if it does not parse)."""
+    import trafilatura
+
+    tree = trafilatura.load_html(html)
+    if tree is not None:
+        absolute_links(tree, url)
+    return tree
+
+
+@functools.cache
+def _no_minimum_size() -> Any:
+    from trafilatura.settings import use_config
+
+    config = use_config()
+    config.set("DEFAULT", "MIN_EXTRACTED_SIZE", "1")
+    return config
+
+
+_BLOCKS = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "td",
+        "th",
+        "tr",
+        "ul",
+    ]
+)
+
+
+def block_text(tree: Any) -> str:
+    """The text of a page, a line per block element; inline elements (``b``, ``a``, ``em`` ...)
+    stay inside their sentence. Scripts and styles are left out."""
+    lines: list[str] = []
+    current: list[str] = []
+
+    def flush() -> None:
+        text = " ".join("".join(current).split())
+        if text:
+            lines.append(text)
+        current.clear()
+
+    def walk(element: Any) -> None:
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if tag in ("script", "style", "noscript", "template"):
+            if element.tail:
+                current.append(element.tail)
+            return
+        block = tag in _BLOCKS
+        if block:
+            flush()
+        if element.text:
+            current.append(element.text)
+        for child in element:
+            walk(child)
+        if block:
+            flush()
+        if element.tail:
+            current.append(element.tail)
+
+    body = tree.find(".//body")
+    walk(body if body is not None else tree)
+    flush()
+    return "\n".join(lines)
 
 
 def absolute_links(tree: Any, url: str) -> None:
