@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -68,23 +68,29 @@ def hour(offset: float) -> int:
     return int(time.time() + offset * 3600)
 
 
-REFUSED: dict[str, dict[str, Any]] = {
-    "no exp": {},
-    "exp null": {"exp": None},
-    "exp a string": {"exp": str(hour(1))},
-    "exp a boolean": {"exp": True},
-    "exp past": {"exp": hour(-1)},
-    "nbf an hour ahead": {"exp": hour(2), "nbf": hour(1)},
-    "nbf past the leeway": {"exp": hour(2), "nbf": int(time.time()) + 3 * LEEWAY_S},
-    "nbf a string": {"exp": hour(1), "nbf": "0"},
-    "nbf a boolean": {"exp": hour(1), "nbf": False},
-    "nbf a list": {"exp": hour(1), "nbf": [0]},
+def seconds(offset: float) -> int:
+    return int(time.time() + offset)
+
+
+# Claims are made when a test runs, not when the module is collected: a suite that runs for
+# minutes would otherwise turn "in a few minutes" into "already".
+REFUSED: dict[str, Callable[[], dict[str, Any]]] = {
+    "no exp": dict,
+    "exp null": lambda: {"exp": None},
+    "exp a string": lambda: {"exp": str(hour(1))},
+    "exp a boolean": lambda: {"exp": True},
+    "exp past": lambda: {"exp": hour(-1)},
+    "nbf an hour ahead": lambda: {"exp": hour(2), "nbf": hour(1)},
+    "nbf past the leeway": lambda: {"exp": hour(2), "nbf": seconds(3 * LEEWAY_S)},
+    "nbf a string": lambda: {"exp": hour(1), "nbf": "0"},
+    "nbf a boolean": lambda: {"exp": hour(1), "nbf": False},
+    "nbf a list": lambda: {"exp": hour(1), "nbf": [0]},
 }
-ACCEPTED: dict[str, dict[str, Any]] = {
-    "exp ahead": {"exp": hour(1)},
-    "nbf past": {"exp": hour(1), "nbf": hour(-1)},
-    "nbf within the leeway": {"exp": hour(1), "nbf": int(time.time()) + LEEWAY_S // 2},
-    "fractional times": {"exp": time.time() + 3600.5, "nbf": time.time() - 0.5},
+ACCEPTED: dict[str, Callable[[], dict[str, Any]]] = {
+    "exp ahead": lambda: {"exp": hour(1)},
+    "nbf past": lambda: {"exp": hour(1), "nbf": hour(-1)},
+    "nbf within the leeway": lambda: {"exp": hour(1), "nbf": seconds(LEEWAY_S // 2)},
+    "fractional times": lambda: {"exp": time.time() + 3600.5, "nbf": time.time() - 0.5},
 }
 
 
@@ -92,14 +98,14 @@ class TestJwtTimeClaims:
     @pytest.mark.parametrize("case", REFUSED)
     @pytest.mark.parametrize("era", ERA_HEADERS)
     def test_a_token_not_valid_now_gets_401(self, server: HttpServer, pair: RSAKeyPair, case: str, era: str) -> None:
-        token = sign(pair, **REFUSED[case])
+        token = sign(pair, **REFUSED[case]())
         headers = {**MCP_HEADERS, **ERA_HEADERS[era], "Authorization": f"Bearer {token}"}
         status, answer_headers, _ = request("POST", server.url, INIT, headers)
         assert status == 401 and answer_headers["www-authenticate"].startswith("Bearer")
 
     @pytest.mark.parametrize("case", ACCEPTED)
     async def test_a_token_valid_now_is_served(self, server: HttpServer, pair: RSAKeyPair, case: str, era: str) -> None:
-        async with Client(server.url, mode=era, auth=sign(pair, **ACCEPTED[case])) as client:
+        async with Client(server.url, mode=era, auth=sign(pair, **ACCEPTED[case]())) as client:
             assert [tool.name for tool in await client.list_tools()] == ["data_read"]
 
     def test_refusals_are_counted_as_invalid_jwt(self, server: HttpServer, pair: RSAKeyPair) -> None:
