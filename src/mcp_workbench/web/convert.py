@@ -247,12 +247,25 @@ def absolute_links(tree: Any, url: str) -> None:
         except ValueError:
             candidate = url
         base = candidate if urlsplit(candidate).scheme in ("http", "https") else url
-    for element in tree.xpath("//base"):  # applied here; lxml would apply it again while rewriting
+    for element in tree.xpath("//base"):  # applied here, so nothing downstream applies it again
         element.drop_tree()
-    try:
-        tree.make_links_absolute(base, resolve_base_href=False, handle_failures="discard")
-    except (ValueError, TypeError):  # a page URL lxml cannot join against: leave the links alone
-        return
+    # Only <a href> reaches the output (images are left out), so only those are rewritten: lxml's
+    # make_links_absolute also walks every src, srcset and style url() of the page, at several
+    # times the cost on a large page.
+    parts = urlsplit(base)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    for anchor in tree.iter("a"):
+        href = anchor.get("href")
+        if href is None:
+            continue
+        href = href.strip()
+        if href.startswith("/") and not href.startswith("//") and "/." not in href and "\\" not in href:
+            anchor.set("href", origin + href)  # what urljoin gives a plain root-relative path, cheaply
+            continue
+        try:
+            anchor.set("href", urljoin(base, href))
+        except ValueError:  # a malformed URL: dropped rather than shown wrong
+            del anchor.attrib["href"]
 
 
 @dataclass(frozen=True)
