@@ -51,18 +51,25 @@ def read_entry(fmt: Format, text: str, container: tuple[str, ...], name: str) ->
 
 def _expected(data: dict[str, Any], container: tuple[str, ...], name: str, entry: dict[str, Any] | None) -> Any:
     data = copy.deepcopy(data)
-    node = data
+    put_entry(data, container, name, entry)
+    return data
+
+
+def put_entry(root: Any, container: tuple[str, ...], name: str, entry: dict[str, Any] | None) -> bool:
+    """Set ``root[container…][name]`` to ``entry`` (making the containers), or remove it when
+    ``entry`` is None; False when there was nothing to remove."""
+    node = root
     for key in container:
         if not isinstance(node.get(key), dict):
             if entry is None:
-                return data
+                return False
             node[key] = {}
         node = node[key]
     if entry is None:
         node.pop(name, None)
     else:
         node[name] = entry
-    return data
+    return True
 
 
 def _root_mapping(data: Any, fmt: str) -> dict[str, Any]:
@@ -376,17 +383,8 @@ class YamlFormat:
 
         yaml = YAML()
         root = yaml.load(text) or {}
-        node = root
-        for key in container:
-            if node.get(key) is None:
-                if entry is None:
-                    return text
-                node[key] = {}
-            node = node[key]
-        if entry is None:
-            node.pop(name, None)
-        else:
-            node[name] = entry
+        if not put_entry(root, container, name, entry):
+            return text
         buf = io.StringIO()
         yaml.dump(root, buf)
         return buf.getvalue()
