@@ -399,3 +399,26 @@ class TestFlippingDuringToolCalls:
             stop.set()
             thread.join()
         assert surprises == []
+
+
+class TestResolvingALinkThatVanishes:
+    """Resolving a path reads each link it meets after seeing it with lstat; a link removed in
+    between (a path flipping from a link to a directory) is a change, not an internal error."""
+
+    @pytest.mark.parametrize("error", [FileNotFoundError, NotADirectoryError, OSError])
+    def test_a_link_gone_between_lstat_and_readlink_is_changed(
+        self, world: World, monkeypatch: pytest.MonkeyPatch, error: type[OSError]
+    ) -> None:
+        put_state(world, "dirlink_out")
+        sandbox = RootSet(FilesSettings(roots={"root": RootSettings(path=world.root)})).get("root")
+        real_readlink = os.readlink
+
+        def vanished(path: Any, *args: Any, **kwargs: Any) -> str:
+            if os.fspath(path).endswith(os.sep + "x"):
+                raise error(errno.ENOENT, "No such file or directory", os.fspath(path))
+            return real_readlink(path, *args, **kwargs)
+
+        monkeypatch.setattr(os, "readlink", vanished)  # the OS's answer in the race, made certain
+        with pytest.raises(PathChanged) as raised:
+            sandbox.resolve(("x", "inner"))
+        assert raised.value.retryable and raised.value.details["reason"] == "changed"

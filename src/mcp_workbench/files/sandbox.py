@@ -368,7 +368,7 @@ class Sandbox:
         if not parts:
             return Target(parts, ())
         base = parts if follow else parts[:-1]
-        resolved = os.path.realpath(os.path.join(self.path, *base)) if base else str(self.path)
+        resolved = self._realpath(base, parts) if base else str(self.path)
         inside = relative_parts(self.path, Path(resolved))
         if inside is None:
             raise PermissionDenied(
@@ -382,12 +382,18 @@ class Sandbox:
         self._refuse_loop(resolved, parts, base)
         return Target(parts, inside if follow else (*inside, parts[-1]))
 
+    def _realpath(self, base: RelPath, parts: RelPath) -> str:
+        try:
+            return os.path.realpath(os.path.join(self.path, *base))
+        except OSError:  # a link seen by lstat was gone by readlink: the path is changing now
+            raise changed(display(parts), self.name) from None
+
     def _refuse_loop(self, resolved: str, parts: RelPath, base: RelPath) -> None:
         """A resolved path that is still a link (or ``ELOOP``) is a loop, unless resolving
         again gives another answer: then a link was swapped in or out meanwhile."""
         if not _unresolvable(resolved):
             return
-        if not base or os.path.realpath(os.path.join(self.path, *base)) != resolved or not _unresolvable(resolved):
+        if not base or self._realpath(base, parts) != resolved or not _unresolvable(resolved):
             raise changed(display(parts), self.name)
         raise InvalidInput(
             f"'{display(parts)}' goes through a symbolic link that cannot be resolved (a link loop)",
@@ -514,9 +520,9 @@ class Sandbox:
         is outside the root (the outside target is never revealed)."""
         try:
             raw = parent.readlink(name)
-        except OSError:
+            resolved = os.path.realpath(os.path.join(self.path, *parent.rel, raw))
+        except OSError:  # gone or changing: nothing to say about where it points
             return None
-        resolved = os.path.realpath(os.path.join(self.path, *parent.rel, raw))
         inside = relative_parts(self.path, Path(resolved))
         return None if inside is None else display(inside)
 
