@@ -16,6 +16,7 @@ from mcp_workbench.cli.main import build_parser
 class Run:
     code: int
     out: str
+    err: str = ""  # refusals and notes: stdout carries only the command's report
 
 
 @dataclass
@@ -35,7 +36,8 @@ class Sandbox:
         args = build_parser().parse_args(list(argv))
         self.capsys.readouterr()
         code = command.run(args, host=self.host, project_dir=self.project)
-        return Run(code, self.capsys.readouterr().out)
+        captured = self.capsys.readouterr()
+        return Run(code, captured.out, captured.err)
 
     def files(self) -> dict[str, bytes]:
         """Every file under home and project (to prove nothing else was written)."""

@@ -165,7 +165,7 @@ class TestCorruptConfig:
         before = box.files()
         run = box.cli("install", client, "--no-verify")
         assert run.code == 2
-        assert f"{path}:{line}" in run.out and "Nothing was written" in run.out
+        assert f"{path}:{line}" in run.err and "Nothing was written" in run.err
         assert box.files() == before
 
     def test_uninstall_and_list_say_the_same(self, box: Sandbox, client: str) -> None:
@@ -269,7 +269,7 @@ class TestRemoteEntries:
 
     def test_claude_desktop_refuses_a_url_and_writes_nothing(self, box: Sandbox) -> None:
         run = box.cli("install", "claude-desktop", "--url", "https://x.example/mcp", "--no-verify")
-        assert run.code == 2 and "Connectors" in run.out
+        assert run.code == 2 and "Connectors" in run.err
         assert box.files() == {}
 
 
@@ -290,7 +290,7 @@ class TestRefusals:
     )
     def test_bad_requests_are_refused_and_write_nothing(self, box: Sandbox, argv: list[str], message: str) -> None:
         run = box.cli(*argv, "--no-verify")
-        assert run.code == 2 and message in run.out
+        assert run.code == 2 and message in run.err
         assert box.files() == {}
 
 
@@ -344,7 +344,7 @@ class TestContainerOfTheWrongKind:
         path.write_text(text, encoding="utf-8")
         before = box.files()
         run = box.cli(command, client, *(["--no-verify"] if command == "install" else []))
-        assert run.code == 2 and str(path) in run.out and message in run.out, run.out
+        assert run.code == 2 and str(path) in run.err and message in run.err, run.err
         assert box.files() == before
 
 
@@ -379,7 +379,7 @@ def test_a_write_that_fails_is_reported_and_changes_nothing(box: Sandbox, tmp_pa
     if existing:
         path.write_text("{}\n")
     run = box.cli("install", "cursor", "--file", str(path), "--no-verify")
-    assert run.code == 2 and f"cannot write {path}" in run.out and "Nothing was changed" in run.out
+    assert run.code == 2 and f"cannot write {path}" in run.err and "Nothing was changed" in run.err
     assert [p.name for p in path.parent.iterdir()] == ([path.name] if existing else [])
     if existing:
         assert path.read_text() == "{}\n"

@@ -25,7 +25,7 @@ def test_the_help_names_exactly_the_clients_in_the_table() -> None:
 def test_an_unknown_client_is_refused_with_the_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     box = Sandbox(tmp_path, tmp_path, capsys)
     run = box.cli("install", "notepad", "--no-verify")
-    assert run.code == 2 and "unknown client 'notepad'" in run.out and "opencode" in run.out
+    assert run.code == 2 and "unknown client 'notepad'" in run.err and "opencode" in run.err
     assert box.files() == {}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -72,21 +73,21 @@ def run(args: argparse.Namespace, host: Host | None = None, project_dir: Path | 
                 client, args.scope, name=args.name, host=host, project_dir=project_dir, file=args.file
             )
     except service.InstallError as exc:
-        print(f"mcp-workbench: {exc}")
+        print(f"mcp-workbench: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     note = client.note(host)
     if note:
-        print(f"note: {note}")
+        print(f"note: {note}", file=sys.stderr)
     if args.dry_run:
         print(plan.diff() if plan.changes else f"{plan.path}: no change needed", end="" if plan.changes else "\n")
         return 0
     try:
         done = service.apply(plan)
     except OSError as exc:  # the old file is untouched: the replace is the last step
-        print(f"mcp-workbench: cannot write {plan.path}: {exc.strerror or exc}. Nothing was changed.")
+        print(f"mcp-workbench: cannot write {plan.path}: {exc.strerror or exc}. Nothing was changed.", file=sys.stderr)
         return EXIT_REFUSED
     except service.InstallError as exc:
-        print(f"mcp-workbench: {exc}")
+        print(f"mcp-workbench: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     verb = "installed in" if args.command == "install" else "removed from"
     if not done.written:
