@@ -10,19 +10,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from fastmcp import FastMCP
 from mcp_types import ToolAnnotations
 
-from mcp_workbench.capability import Deferred
+from mcp_workbench.capability import Lazy, ServiceCapability, Services
 from mcp_workbench.data import models
+from mcp_workbench.data.port import DataReader
+from mcp_workbench.data.settings import WORKSPACE_SOURCE, DataSettings
 from mcp_workbench.platform.errors import WorkbenchError, resource_error
 from mcp_workbench.platform.metrics import Sample
 from mcp_workbench.platform.tools import Operation, OperationTool
 from mcp_workbench.scopes import DATA_READ, DATA_WRITE, scope_tags
-from mcp_workbench.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ Column types for create_table: integer, bigint, real, numeric, text, boolean, da
 Read-only sources refuse writes (READ_ONLY). 'source' defaults to 'workspace'."""
 
 
-def data_read_tool(service: Deferred[DataService]) -> OperationTool:
+def data_read_tool(service: Lazy[DataService]) -> OperationTool:
     return OperationTool.build(
         name="data_read",
         title="Read data (SQL)",
@@ -63,7 +64,7 @@ def data_read_tool(service: Deferred[DataService]) -> OperationTool:
     )
 
 
-def data_write_tool(service: Deferred[DataService]) -> OperationTool:
+def data_write_tool(service: Lazy[DataService]) -> OperationTool:
     return OperationTool.build(
         name="data_write",
         title="Write data (SQL)",
@@ -95,7 +96,7 @@ Summarise: what each table is for, how tables relate, data quality issues you no
 Do not change any data."""
 
 
-def _schema_reader(service: Deferred[DataService], source: str) -> Callable[[], Awaitable[str]]:
+def _schema_reader(service: Lazy[DataService], source: str) -> Callable[[], Awaitable[str]]:
     async def read() -> str:
         return json.dumps(await _resource(service.get().schema_document(source)), ensure_ascii=False, default=str)
 
@@ -114,15 +115,15 @@ TABLE_TEMPLATE = "data://{source}/tables/{table}"
 EXPLORE_PROMPT_NAME = "explore_database"
 
 
-class DataCapability:
+class DataCapability(ServiceCapability["DataService"]):
     """The data capability as the composition root sees it. Its :class:`DataService` is built
     by the first call, resource read, completion or readiness check that needs it."""
 
     name = "data"
 
-    def __init__(self, settings: Settings) -> None:
-        self.sources = settings.sources()
-        self.service: Deferred[DataService] = Deferred(lambda: _open(settings))
+    def __init__(self, settings: DataSettings) -> None:
+        super().__init__(lambda: _open(settings))
+        self.sources = settings.sources
         self._audit: asyncio.Task[None] | None = None
 
     async def startup(self) -> None:
@@ -146,16 +147,15 @@ class DataCapability:
         if self._audit is not None:
             self._audit.cancel()
             await asyncio.gather(self._audit, return_exceptions=True)
-        if (service := self.service.built) is not None:
-            await service.aclose()
+        await super().aclose()
 
     async def check(self) -> dict[str, str | None]:
         return await self.service.get().check()
 
-    def samples(self) -> Iterator[Sample]:
-        if (service := self.service.built) is not None:
-            yield from service.samples()
-            return
+    def service_samples(self, service: DataService) -> Iterable[Sample]:
+        return service.samples()
+
+    def idle_samples(self) -> Iterator[Sample]:
         for name in self.sources:  # no engine yet, so no connections
             for state in ("in_use", "idle"):
                 yield Sample(
@@ -168,18 +168,26 @@ class DataCapability:
     async def complete(self, ref: Any, argument: Any, context: Any) -> list[str] | None:
         if getattr(ref, "uri", None) != TABLE_TEMPLATE and getattr(ref, "name", None) != EXPLORE_PROMPT_NAME:
             return None  # not ours: leave the data service unbuilt
-        return await self.service.get().complete(ref, argument, context)
+        source = ((context.arguments or {}) if context else {}).get("source", WORKSPACE_SOURCE)
+        return await self.service.get().complete(argument.name, argument.value, source)
 
 
-def _open(settings: Settings) -> DataService:
+def _open(settings: DataSettings) -> DataService:
     from mcp_workbench.data.service import DataService
 
     return DataService(settings)
 
 
-def install(mcp: FastMCP, settings: Settings) -> DataCapability:
+def _reader(capability: DataCapability) -> DataReader:
+    from mcp_workbench.data.service import SourceReader
+
+    return SourceReader(capability.service.get())
+
+
+def install(mcp: FastMCP, settings: DataSettings, services: Services) -> DataCapability:
     capability = DataCapability(settings)
     register_data(mcp, capability)
+    services.offer(DataReader, Lazy(lambda: _reader(capability)), scope=DATA_READ, what="reading the databases")
     return capability
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import anyio.to_thread
+from pydantic import BaseModel, ValidationError
 
 from mcp_workbench.data import privileges, query, search, sqlread, writes
 from mcp_workbench.data.models import (
@@ -32,11 +33,13 @@ from mcp_workbench.data.models import (
 from mcp_workbench.data.privileges import Finding
 from mcp_workbench.data.render import json_text, page_text, table_text
 from mcp_workbench.data.schema import SchemaCatalog
+from mcp_workbench.data.settings import DataSettings
 from mcp_workbench.data.sources import SourceRegistry
-from mcp_workbench.platform.errors import WorkbenchError
+from mcp_workbench.platform.errors import InvalidInput, WorkbenchError
 from mcp_workbench.platform.metrics import Sample
 from mcp_workbench.platform.tools import Answer
-from mcp_workbench.settings import Settings
+
+ArgsT = TypeVar("ArgsT", bound=BaseModel)
 
 MAX_SCHEMA_TABLES = 200
 # Pages whose JSON is larger than this get their text table built in a worker thread: a large
@@ -52,7 +55,7 @@ class DataService:
 
     name = "data"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: DataSettings) -> None:
         self.registry = SourceRegistry(settings)
         self.catalog = SchemaCatalog()
 
@@ -218,23 +221,19 @@ class DataService:
 
     # --- completions ----------------------------------------------------------------------
 
-    async def complete(self, ref: Any, argument: Any, context: Any) -> list[str] | None:
-        """Source and table names for the table template and the explore prompt; None otherwise."""
-        from mcp_workbench.data.server import EXPLORE_PROMPT_NAME, TABLE_TEMPLATE
-
-        if getattr(ref, "uri", None) != TABLE_TEMPLATE and getattr(ref, "name", None) != EXPLORE_PROMPT_NAME:
-            return None
-        prefix = argument.value.lower()
-        if argument.name == "source":
+    async def complete(self, argument: str, prefix: str, source: str) -> list[str]:
+        """Source names (``argument`` "source") or table names of ``source`` ("table") that
+        start with ``prefix``, case-insensitively; nothing for other arguments."""
+        prefix = prefix.lower()
+        if argument == "source":
             return [n for n in self.registry.names() if n.lower().startswith(prefix)]
-        if argument.name == "table":
-            source = ((context.arguments or {}) if context else {}).get("source", "workspace")
+        if argument == "table":
             try:
                 names = await self.table_names(source)
             except WorkbenchError:
                 return []
             return [n for n in names if n.lower().startswith(prefix)]
-        return None
+        return []
 
     # --- resources ------------------------------------------------------------------------
 
@@ -257,3 +256,38 @@ async def _page_text(page: query.Page, what: str, *, paged_by_offset: bool = Tru
     if page.json_bytes <= _TEXT_IN_THREAD_BYTES:
         return page_text(page, what, paged_by_offset=paged_by_offset)
     return await anyio.to_thread.run_sync(lambda: page_text(page, what, paged_by_offset=paged_by_offset))
+
+
+class SourceReader:
+    """:class:`~mcp_workbench.data.port.DataReader` over this service: the same read-only
+    paths, guards and bounds as ``data_read``, with plain results."""
+
+    def __init__(self, service: DataService) -> None:
+        self._service = service
+
+    def source_names(self) -> list[str]:
+        return self._service.registry.names()
+
+    async def sql(self, source: str, sql: str, params: Sequence[Any] = (), *, limit: int | None = None) -> query.Page:
+        """One read-only statement, as ``data_read`` operation ``sql`` runs it."""
+        args = _arguments(SqlArgs, operation="sql", source=source, sql=sql, params=list(params), limit=limit)
+        return await sqlread.run_sql(self._service.registry.get(source), args)
+
+    async def rows(self, source: str, table: str, *, limit: int | None = None) -> query.Page:
+        """The first rows of ``table``."""
+        args = _arguments(SelectArgs, operation="select", source=source, table=table, limit=limit)
+        return await query.select_rows(self._service.registry.get(source), self._service.catalog, args)
+
+    async def search(self, source: str, text: str, *, limit: int | None = None) -> search.SearchResult:
+        """Rows of any table whose text columns hold ``text`` (full-text where indexed)."""
+        args = _arguments(SearchArgs, operation="search", source=source, query=text, limit=limit)
+        return await search.search(self._service.registry.get(source), self._service.catalog, args)
+
+
+def _arguments(model: type[ArgsT], **values: Any) -> ArgsT:
+    """Arguments validated as the tool validates them; a bad value is the caller's error."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InvalidInput(f"invalid data request: {problems}") from None

@@ -17,14 +17,14 @@ from fastmcp import FastMCP
 from fastmcp.resources.base import ResourceResult
 from mcp_types import ToolAnnotations
 
-from mcp_workbench.capability import Deferred
+from mcp_workbench.capability import Lazy, ServiceCapability, Services
 from mcp_workbench.files import models
+from mcp_workbench.files.port import FilesReader
 from mcp_workbench.files.roots import RootSet
 from mcp_workbench.files.settings import FilesSettings
 from mcp_workbench.platform.errors import WorkbenchError, resource_error
 from mcp_workbench.platform.tools import Operation, OperationTool
 from mcp_workbench.scopes import FILES_READ, FILES_WRITE, scope_tags
-from mcp_workbench.settings import Settings
 
 if TYPE_CHECKING:
     from mcp_workbench.files.service import FilesService
@@ -59,7 +59,7 @@ in it (use dry_run first).
 Read-only roots answer READ_ONLY. Writes never go through symbolic links."""
 
 
-def files_read_tool(service: Deferred[FilesService]) -> OperationTool:
+def files_read_tool(service: Lazy[FilesService]) -> OperationTool:
     return OperationTool.build(
         name="files_read",
         title="Read files",
@@ -77,7 +77,7 @@ def files_read_tool(service: Deferred[FilesService]) -> OperationTool:
     )
 
 
-def files_write_tool(service: Deferred[FilesService]) -> OperationTool:
+def files_write_tool(service: Lazy[FilesService]) -> OperationTool:
     return OperationTool.build(
         name="files_write",
         title="Write files",
@@ -96,7 +96,7 @@ def files_write_tool(service: Deferred[FilesService]) -> OperationTool:
     )
 
 
-class FilesCapability:
+class FilesCapability(ServiceCapability["FilesService"]):
     """The files capability as the composition root sees it: the roots, resolved at start-up,
     and the :class:`FilesService`, built by the first call or completion that needs it."""
 
@@ -104,16 +104,13 @@ class FilesCapability:
 
     def __init__(self, settings: FilesSettings) -> None:
         self.roots = RootSet(settings)
-        self.service: Deferred[FilesService] = Deferred(lambda: _open(settings, self.roots))
-
-    async def aclose(self) -> None:
-        if (service := self.service.built) is not None:
-            await service.aclose()
+        super().__init__(lambda: _open(settings, self.roots))
 
     async def complete(self, ref: Any, argument: Any, context: Any) -> list[str] | None:
         if getattr(ref, "uri", None) != FILE_TEMPLATE:
             return None  # not ours: leave the files service unbuilt
-        return await self.service.get().complete(ref, argument, context)
+        arguments = context.arguments if context else None
+        return await self.service.get().complete_files(argument.name, argument.value, arguments)
 
 
 def _open(settings: FilesSettings, roots: RootSet) -> FilesService:
@@ -122,12 +119,19 @@ def _open(settings: FilesSettings, roots: RootSet) -> FilesService:
     return FilesService(settings, roots=roots)
 
 
-def install(mcp: FastMCP, settings: Settings) -> FilesCapability | None:
-    if not settings.files.roots:
+def _reader(capability: FilesCapability) -> FilesReader:
+    from mcp_workbench.files.service import RootReader
+
+    return RootReader(capability.service.get())
+
+
+def install(mcp: FastMCP, settings: FilesSettings, services: Services) -> FilesCapability | None:
+    if not settings.roots:
         log.info("file tools off: no roots configured (add --root PATH or [files.roots.NAME] path = ...)")
         return None
-    capability = FilesCapability(settings.files)
+    capability = FilesCapability(settings)
     register_files(mcp, capability)
+    services.offer(FilesReader, Lazy(lambda: _reader(capability)), scope=FILES_READ, what="reading files")
     log.info(
         "file tools on",
         extra={

@@ -37,12 +37,13 @@ from mcp_workbench.files.models import (
     WriteArgs,
 )
 from mcp_workbench.files.paths import parse_relative, printable
+from mcp_workbench.files.port import FileText, LineMatch
 from mcp_workbench.files.roots import RootSet
 from mcp_workbench.files.sandbox import DIR_FD_SUPPORTED, Sandbox, Target
 from mcp_workbench.files.search import SearchJob, run_search
 from mcp_workbench.files.settings import FilesSettings
 from mcp_workbench.files.textio import SAMPLE_BYTES, sniff
-from mcp_workbench.platform.errors import TooLarge, WorkbenchError
+from mcp_workbench.platform.errors import InvalidInput, TooLarge, WorkbenchError
 from mcp_workbench.platform.isolation import WorkerPool
 from mcp_workbench.platform.tools import Answer
 
@@ -127,6 +128,18 @@ class FilesService:
         return Answer(render.tree_text(data), data)
 
     async def read(self, args: ReadArgs) -> Answer:
+        result = await self.read_file(args)
+        data = {**result.data, "cap": self.settings.max_read_bytes} if result.kind == "text" else result.data
+        text = render.read_text(data)
+        if result.image is not None and result.image_info is not None:
+            image = ImageContent(
+                type="image", data=base64.b64encode(result.image).decode("ascii"), mime_type=result.image_info.mime_type
+            )
+            return MediaAnswer(text, data, images=[image])
+        return Answer(text, data)
+
+    async def read_file(self, args: ReadArgs) -> reading.ReadResult:
+        """What ``read`` finds: text with where to continue, an image, or a binary description."""
         request = reading.ReadRequest(
             start_line=args.start_line,
             end_line=args.end_line,
@@ -152,17 +165,15 @@ class FilesService:
                 cap=self.settings.max_read_bytes,
                 image_cap=self.settings.max_image_bytes,
             )
-            result = work() if info.st_size <= INLINE_READ_BYTES else await blocking(work)
-        data = {**result.data, "cap": self.settings.max_read_bytes} if result.kind == "text" else result.data
-        text = render.read_text(data)
-        if result.image is not None and result.image_info is not None:
-            image = ImageContent(
-                type="image", data=base64.b64encode(result.image).decode("ascii"), mime_type=result.image_info.mime_type
-            )
-            return MediaAnswer(text, data, images=[image])
-        return Answer(text, data)
+            return work() if info.st_size <= INLINE_READ_BYTES else await blocking(work)
 
     async def search(self, args: SearchArgs) -> Answer:
+        data = await self.find(args)
+        return Answer(render.search_text(data), data)
+
+    async def find(self, args: SearchArgs) -> dict[str, Any]:
+        """Files by name and/or lines by content, as ``search`` answers them."""
+
         def prepare() -> tuple[SearchJob, str]:
             sandbox, target = self._locate(args.root, args.path)
             start_is_file = False
@@ -197,7 +208,7 @@ class FilesService:
             outcome = await self._workers.run(run_search, job, budget_s=job.budget_s)
             matches = outcome.items
             summary = outcome.result or {"stopped_by": "time", "files_visited": None, "files_searched": None}
-        data = {
+        return {
             "root": job.root_name,
             "path": shown,
             "pattern": args.pattern,
@@ -206,7 +217,6 @@ class FilesService:
             "truncated": summary.get("stopped_by") is not None,
             **summary,
         }
-        return Answer(render.search_text(data), data)
 
     async def info(self, args: InfoArgs) -> Answer:
         def work() -> dict[str, Any]:
@@ -311,14 +321,6 @@ class FilesService:
         mime = sniffed.image.mime_type if sniffed.image else reading.guess_mime(target.shown)
         return ResourceResult([ResourceContent(raw, mime_type=mime)])
 
-    async def complete(self, ref: Any, argument: Any, context: Any) -> list[str] | None:
-        """The composition root's completion hook: only the file template's arguments."""
-        from mcp_workbench.files.server import FILE_TEMPLATE
-
-        if getattr(ref, "uri", None) != FILE_TEMPLATE:
-            return None
-        return await self.complete_files(argument.name, argument.value, context.arguments if context else None)
-
     async def complete_files(
         self, argument_name: str, value: str, context_arguments: Mapping[str, str] | None
     ) -> list[str] | None:
@@ -356,3 +358,51 @@ class FilesService:
 def _text_mime(shown: str) -> str:
     guessed = reading.guess_mime(shown)
     return guessed if guessed.startswith("text/") or guessed.endswith(("json", "xml", "javascript")) else "text/plain"
+
+
+class RootReader:
+    """:class:`~mcp_workbench.files.port.FilesReader` over this service."""
+
+    def __init__(self, service: FilesService) -> None:
+        self._service = service
+
+    def root_names(self) -> list[str]:
+        return self._service.roots.names()
+
+    async def read_text(self, root: str | None, path: str) -> FileText:
+        result = await self._service.read_file(ReadArgs(operation="read", root=root, path=path))
+        if result.kind != "text":
+            raise InvalidInput(
+                f"'{path}' is not a text file",
+                recovery_steps=["Name a text file; images and other binary files have no text to use."],
+                details={"path": path, "content": result.kind},
+            )
+        return FileText(
+            result.data.get("root", root or ""), result.data["path"], result.text, bool(result.data.get("truncated"))
+        )
+
+    async def search(
+        self,
+        contains: str,
+        *,
+        root: str | None = None,
+        pattern: str | None = None,
+        ignore_case: bool = True,
+        max_results: int = 50,
+    ) -> list[LineMatch]:
+        roots = [root] if root is not None else self.root_names()
+        found: list[LineMatch] = []
+        for name in roots:
+            if len(found) >= max_results:
+                break
+            args = SearchArgs(
+                operation="search",
+                root=name,
+                contains=contains,
+                pattern=pattern,
+                ignore_case=ignore_case,
+                max_results=max_results - len(found),
+            )
+            data = await self._service.find(args)
+            found += [LineMatch(name, m["path"], m["line"], m["text"]) for m in data["matches"] if "line" in m]
+        return found

@@ -6,18 +6,18 @@ Thin by design: the tool's schema and annotations live here; the work is in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from fastmcp import FastMCP
 from mcp_types import ToolAnnotations
 
-from mcp_workbench.capability import Deferred
+from mcp_workbench.capability import Lazy, ServiceCapability, Services
 from mcp_workbench.platform.metrics import Sample
 from mcp_workbench.platform.tools import ModelTool
 from mcp_workbench.scopes import WEB
-from mcp_workbench.settings import Settings
 from mcp_workbench.web.models import FetchArgs
+from mcp_workbench.web.port import WebReader
 from mcp_workbench.web.settings import WebSettings
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ Private, loopback and cloud-metadata addresses are refused, robots.txt is honour
 cached as their HTTP headers allow."""
 
 
-def web_fetch_tool(service: Deferred[WebService]) -> ModelTool:
+def web_fetch_tool(service: Lazy[WebService]) -> ModelTool:
     return ModelTool.build(
         name="web_fetch",
         title="Fetch a web page",
@@ -44,23 +44,19 @@ def web_fetch_tool(service: Deferred[WebService]) -> ModelTool:
     )
 
 
-class WebCapability:
+class WebCapability(ServiceCapability["WebService"]):
     """The web capability as the composition root sees it; its :class:`WebService` (the
     fetcher, the converters) is built by the first fetch."""
 
     name = "web"
 
     def __init__(self, settings: WebSettings) -> None:
-        self.service: Deferred[WebService] = Deferred(lambda: _open(settings))
+        super().__init__(lambda: _open(settings))
 
-    async def aclose(self) -> None:
-        if (service := self.service.built) is not None:
-            await service.aclose()
+    def service_samples(self, service: WebService) -> Iterable[Sample]:
+        return service.samples()
 
-    def samples(self) -> Iterator[Sample]:
-        if (service := self.service.built) is not None:
-            yield from service.samples()
-            return
+    def idle_samples(self) -> Iterator[Sample]:
         for outcome in ("hit", "miss"):  # nothing fetched yet
             yield Sample("web_cache_requests", "web_fetch answers by HTTP cache outcome.", 0,
                          {"outcome": outcome}, kind="counter")  # fmt: skip
@@ -72,7 +68,14 @@ def _open(settings: WebSettings) -> WebService:
     return WebService(settings)
 
 
-def install(mcp: FastMCP, settings: Settings) -> WebCapability:
-    capability = WebCapability(settings.web)
+def _reader(capability: WebCapability) -> WebReader:
+    from mcp_workbench.web.service import PageReader
+
+    return PageReader(capability.service.get())
+
+
+def install(mcp: FastMCP, settings: WebSettings, services: Services) -> WebCapability:
+    capability = WebCapability(settings)
     mcp.add_tool(web_fetch_tool(capability.service))
+    services.offer(WebReader, Lazy(lambda: _reader(capability)), scope=WEB, what="fetching web pages")
     return capability

@@ -26,6 +26,7 @@ from mcp_workbench.platform.tools import Answer
 from mcp_workbench.web.convert import ACCEPT, ConvertJob, Format, Page, extract_job, extracts_html, paginate
 from mcp_workbench.web.fetch import Fetched, Fetcher
 from mcp_workbench.web.models import FetchArgs
+from mcp_workbench.web.port import WebPage
 from mcp_workbench.web.resolver import Resolver
 from mcp_workbench.web.settings import WebSettings
 
@@ -68,10 +69,7 @@ class WebService:
                          {"outcome": outcome}, kind="counter")  # fmt: skip
 
     async def fetch(self, args: FetchArgs) -> Answer:
-        fetched = await self.fetcher.fetch(args.url, accept=ACCEPT[args.format], whole=args.format == "json")
-        content = await self._converted(fetched, args.format)
-        page = paginate(content, args.start_index, args.max_length)
-        self._cache_outcomes["hit" if fetched.from_cache else "miss"] += 1
+        fetched, page = await self.page(args.url, args.format, args.start_index, args.max_length)
         record = current_call()
         if record is not None:
             record.extra.update({"host": _host(fetched.final_url), "from_cache": fetched.from_cache})
@@ -89,6 +87,14 @@ class WebService:
             "from_cache": fetched.from_cache,
         }
         return Answer(_text(page, fetched, args), data)
+
+    async def page(self, url: str, fmt: Format, start: int, max_length: int) -> tuple[Fetched, Page]:
+        """The fetched response and one page of its content in ``fmt``."""
+        fetched = await self.fetcher.fetch(url, accept=ACCEPT[fmt], whole=fmt == "json")
+        content = await self._converted(fetched, fmt)
+        page = paginate(content, start, max_length)
+        self._cache_outcomes["hit" if fetched.from_cache else "miss"] += 1
+        return fetched, page
 
     async def _converted(self, fetched: Fetched, fmt: Format) -> str:
         digest = hashlib.sha256(fetched.body).hexdigest()
@@ -170,3 +176,15 @@ def _host(url: str) -> str:
         return httpx2.URL(url).host
     except (httpx2.InvalidURL, ValueError):
         return ""
+
+
+class PageReader:
+    """:class:`~mcp_workbench.web.port.WebReader` over this service."""
+
+    def __init__(self, service: WebService) -> None:
+        self._service = service
+
+    async def page(self, url: str, *, format: Format = "markdown", max_chars: int = 20_000) -> WebPage:
+        fetched, page = await self._service.page(url, format, 0, max_chars)
+        truncated = page.next_start is not None or fetched.truncated
+        return WebPage(url, fetched.final_url, page.text, truncated, page.total)
