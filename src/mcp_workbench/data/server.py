@@ -22,13 +22,14 @@ from mcp_workbench.data.port import DataReader
 from mcp_workbench.data.settings import WORKSPACE_SOURCE, DataSettings
 from mcp_workbench.platform.errors import WorkbenchError, resource_error
 from mcp_workbench.platform.metrics import Sample
-from mcp_workbench.platform.tools import Operation, OperationTool
+from mcp_workbench.platform.tools import Answer, Operation, OperationTool
 from mcp_workbench.scopes import DATA_READ, DATA_WRITE, scope_tags
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from mcp_workbench.data.service import DataService
+    from mcp_workbench.data.writes import WriteOutcome
 
 READ_DESCRIPTION = """Read SQL databases (SQLite, PostgreSQL) safely; never changes data.
 Start with operation 'sources' or 'tables', then 'describe' a table before querying it.
@@ -51,13 +52,13 @@ def data_read_tool(service: Lazy[DataService]) -> OperationTool:
         title="Read data (SQL)",
         description=READ_DESCRIPTION,
         operations=[
-            Operation(models.SourcesArgs, lambda args: service.get().sources(args)),
-            Operation(models.TablesArgs, lambda args: service.get().tables(args)),
-            Operation(models.DescribeArgs, lambda args: service.get().describe(args)),
-            Operation(models.SelectArgs, lambda args: service.get().select(args)),
-            Operation(models.CountArgs, lambda args: service.get().count(args)),
-            Operation(models.SearchArgs, lambda args: service.get().search(args)),
-            Operation(models.SqlArgs, lambda args: service.get().sql(args)),
+            Operation(models.SourcesArgs, lambda args: _sources(service.get(), args)),
+            Operation(models.TablesArgs, lambda args: _tables(service.get(), args)),
+            Operation(models.DescribeArgs, lambda args: _describe(service.get(), args)),
+            Operation(models.SelectArgs, lambda args: _select(service.get(), args)),
+            Operation(models.CountArgs, lambda args: _count(service.get(), args)),
+            Operation(models.SearchArgs, lambda args: _search(service.get(), args)),
+            Operation(models.SqlArgs, lambda args: _sql(service.get(), args)),
         ],
         annotations=ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False),
         scope=DATA_READ,
@@ -70,17 +71,77 @@ def data_write_tool(service: Lazy[DataService]) -> OperationTool:
         title="Write data (SQL)",
         description=WRITE_DESCRIPTION,
         operations=[
-            Operation(models.InsertArgs, lambda args: service.get().insert(args)),
-            Operation(models.UpdateArgs, lambda args: service.get().update(args)),
-            Operation(models.DeleteArgs, lambda args: service.get().delete(args)),
-            Operation(models.CreateTableArgs, lambda args: service.get().create_table(args)),
-            Operation(models.DropTableArgs, lambda args: service.get().drop_table(args)),
+            Operation(models.InsertArgs, lambda args: _written(service.get().insert(args))),
+            Operation(models.UpdateArgs, lambda args: _written(service.get().update(args))),
+            Operation(models.DeleteArgs, lambda args: _written(service.get().delete(args))),
+            Operation(models.CreateTableArgs, lambda args: _written(service.get().create_table(args))),
+            Operation(models.DropTableArgs, lambda args: _written(service.get().drop_table(args))),
         ],
         annotations=ToolAnnotations(
             readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False
         ),
         scope=DATA_WRITE,
     )
+
+
+# Each operation's answer: the service's result as structured data, and its text for the model.
+# The text module loads the engine libraries, so it is imported by the first call, not at start-up.
+
+
+async def _sources(service: DataService, args: models.SourcesArgs) -> Answer:
+    from mcp_workbench.data import render
+
+    listed = await service.sources(args)
+    return Answer(render.sources_text(listed), {"sources": listed})
+
+
+async def _tables(service: DataService, args: models.TablesArgs) -> Answer:
+    from mcp_workbench.data import render
+
+    found = await service.tables(args)
+    return Answer(render.tables_text(found.source, found.read_only, found.tables),
+                  {"source": found.source, "tables": found.tables})  # fmt: skip
+
+
+async def _describe(service: DataService, args: models.DescribeArgs) -> Answer:
+    from mcp_workbench.data import render
+
+    found = await service.describe(args)
+    return Answer(render.describe_text(found.source, found.table), {"source": found.source, **found.table.describe()})
+
+
+async def _select(service: DataService, args: models.SelectArgs) -> Answer:
+    from mcp_workbench.data import render
+
+    page = await service.select(args)
+    return Answer(await render.page_text_off_loop(page, f"'{args.table}'"), page.to_dict())
+
+
+async def _count(service: DataService, args: models.CountArgs) -> Answer:
+    total = await service.count(args)
+    suffix = " matching the filters" if args.where else ""
+    return Answer(f"{total} row(s) in '{args.table}'{suffix}.", {"table": args.table, "count": total})
+
+
+async def _search(service: DataService, args: models.SearchArgs) -> Answer:
+    from mcp_workbench.data import render
+
+    found = await service.search(args)
+    return Answer(render.search_text(found), found.to_dict())
+
+
+async def _sql(service: DataService, args: models.SqlArgs) -> Answer:
+    from mcp_workbench.data import render
+
+    page = await service.sql(args)
+    return Answer(await render.page_text_off_loop(page, "the statement", paged_by_offset=False), page.to_dict())
+
+
+async def _written(work: Awaitable[WriteOutcome]) -> Answer:
+    from mcp_workbench.data import render
+
+    outcome = await work
+    return Answer(render.write_text(outcome), outcome.to_dict())
 
 
 EXPLORE_PROMPT = """Explore the database source '{source}' and report what it holds.{focus_line}

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import anyio.to_thread
 from pydantic import BaseModel, ValidationError
 
 from mcp_workbench.data import privileges, query, search, sqlread, writes
@@ -31,23 +31,35 @@ from mcp_workbench.data.models import (
     UpdateArgs,
 )
 from mcp_workbench.data.privileges import Finding
-from mcp_workbench.data.render import json_text, page_text, table_text
-from mcp_workbench.data.schema import SchemaCatalog
+from mcp_workbench.data.schema import SchemaCatalog, TableInfo
 from mcp_workbench.data.settings import DataSettings
 from mcp_workbench.data.sources import SourceRegistry
 from mcp_workbench.platform.errors import InvalidInput, WorkbenchError
 from mcp_workbench.platform.metrics import Sample
-from mcp_workbench.platform.tools import Answer
 
 ArgsT = TypeVar("ArgsT", bound=BaseModel)
 
 MAX_SCHEMA_TABLES = 200
-# Pages whose JSON is larger than this get their text table built in a worker thread: a large
-# page would hold the event loop for milliseconds; a small one costs less than the thread hop.
-_TEXT_IN_THREAD_BYTES = 64 * 1024
 
 
 log = logging.getLogger("mcp_workbench.data")
+
+
+@dataclass(frozen=True, slots=True)
+class TableList:
+    """The tables and views of one source."""
+
+    source: str
+    read_only: bool
+    tables: list[dict[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Described:
+    """One table's columns, keys and indexes."""
+
+    source: str
+    table: TableInfo
 
 
 class DataService:
@@ -104,120 +116,47 @@ class DataService:
 
     # --- data_read ------------------------------------------------------------------------
 
-    async def sources(self, args: SourcesArgs) -> Answer:
-        listed = [source.describe() for source in self.registry.all()]
-        lines = [f"{s['name']}: {s['engine']}{' (read-only)' if s['read_only'] else ''}" for s in listed]
-        return Answer("Data sources:\n" + "\n".join(lines), {"sources": listed})
+    async def sources(self, args: SourcesArgs) -> list[dict[str, Any]]:
+        return [source.describe() for source in self.registry.all()]
 
-    async def tables(self, args: TablesArgs) -> Answer:
+    async def tables(self, args: TablesArgs) -> TableList:
         source = self.registry.get(args.source)
         tables = await self.catalog.tables(source, refresh=True)
         listed = [{"name": name, "kind": kind} for name, kind in tables.items()]
-        if not listed:
-            text = f"Source '{source.name}' has no tables yet." + (
-                "" if source.read_only else " Create one with data_write operation 'create_table'."
-            )
-        else:
-            text = f"Tables of '{source.name}':\n" + "\n".join(
-                f"{t['name']}{' (view)' if t['kind'] == 'view' else ''}" for t in listed
-            )
-        return Answer(text, {"source": source.name, "tables": listed})
+        return TableList(source.name, source.read_only, listed)
 
-    async def describe(self, args: DescribeArgs) -> Answer:
+    async def describe(self, args: DescribeArgs) -> Described:
         source = self.registry.get(args.source)
-        table = await self.catalog.table(source, args.table)
-        data = {"source": source.name, **table.describe()}
-        rows = [
-            [c.name, c.type, "yes" if c.nullable else "no", c.default, "PK" if c.primary_key else ""]
-            for c in table.columns
-        ]
-        text = f"{table.kind.capitalize()} '{table.name}' in '{source.name}':\n" + table_text(
-            ["column", "type", "nullable", "default", "key"], rows
-        )
-        if table.indexes:
-            text += "\nIndexes: " + "; ".join(f"{i['name']}({', '.join(i['columns'] or [])})" for i in table.indexes)
-        if table.foreign_keys:
-            text += "\nForeign keys: " + "; ".join(
-                f"{', '.join(f['columns'])} -> {f['references_table']}({', '.join(f['references_columns'])})"
-                for f in table.foreign_keys
-            )
-        return Answer(text, data)
+        return Described(source.name, await self.catalog.table(source, args.table))
 
-    async def select(self, args: SelectArgs) -> Answer:
-        source = self.registry.get(args.source)
-        page = await query.select_rows(source, self.catalog, args)
-        return Answer(await _page_text(page, f"'{args.table}'"), page.to_dict())
+    async def select(self, args: SelectArgs) -> query.Page:
+        return await query.select_rows(self.registry.get(args.source), self.catalog, args)
 
-    async def count(self, args: CountArgs) -> Answer:
-        source = self.registry.get(args.source)
-        total = await query.count_rows(source, self.catalog, args)
-        suffix = " matching the filters" if args.where else ""
-        return Answer(f"{total} row(s) in '{args.table}'{suffix}.", {"table": args.table, "count": total})
+    async def count(self, args: CountArgs) -> int:
+        return await query.count_rows(self.registry.get(args.source), self.catalog, args)
 
-    async def search(self, args: SearchArgs) -> Answer:
-        source = self.registry.get(args.source)
-        found = await search.search(source, self.catalog, args)
-        data = found.to_dict()
-        if not found.hits:
-            text = f"No match for {args.query!r} in {len(found.tables_searched)} table(s)."
-        else:
-            lines = [f"{len(found.hits)} match(es) for {args.query!r}:"]
-            lines += [f"[{hit['table']}] {json_text(hit['row']).replace(chr(10), '')}" for hit in found.hits]
-            text = "\n".join(lines)
-        if found.truncated:
-            text += "\nMore matches exist: narrow the query, name a table, or raise limit."
-        if found.partial_tables:
-            text += f"\nOnly the first rows of {', '.join(found.partial_tables)} were scanned (no full-text index)."
-        return Answer(text, data)
+    async def search(self, args: SearchArgs) -> search.SearchResult:
+        return await search.search(self.registry.get(args.source), self.catalog, args)
 
-    async def sql(self, args: SqlArgs) -> Answer:
-        source = self.registry.get(args.source)
-        page = await sqlread.run_sql(source, args)
-        return Answer(await _page_text(page, "the statement", paged_by_offset=False), page.to_dict())
+    async def sql(self, args: SqlArgs) -> query.Page:
+        return await sqlread.run_sql(self.registry.get(args.source), args)
 
     # --- data_write -----------------------------------------------------------------------
 
-    async def insert(self, args: InsertArgs) -> Answer:
-        return self._write_answer(await writes.insert_rows(self.registry.get(args.source), self.catalog, args))
+    async def insert(self, args: InsertArgs) -> writes.WriteOutcome:
+        return await writes.insert_rows(self.registry.get(args.source), self.catalog, args)
 
-    async def update(self, args: UpdateArgs) -> Answer:
-        return self._write_answer(await writes.update_rows(self.registry.get(args.source), self.catalog, args))
+    async def update(self, args: UpdateArgs) -> writes.WriteOutcome:
+        return await writes.update_rows(self.registry.get(args.source), self.catalog, args)
 
-    async def delete(self, args: DeleteArgs) -> Answer:
-        return self._write_answer(await writes.delete_rows(self.registry.get(args.source), self.catalog, args))
+    async def delete(self, args: DeleteArgs) -> writes.WriteOutcome:
+        return await writes.delete_rows(self.registry.get(args.source), self.catalog, args)
 
-    async def create_table(self, args: CreateTableArgs) -> Answer:
-        return self._write_answer(await writes.create_table(self.registry.get(args.source), self.catalog, args))
+    async def create_table(self, args: CreateTableArgs) -> writes.WriteOutcome:
+        return await writes.create_table(self.registry.get(args.source), self.catalog, args)
 
-    async def drop_table(self, args: DropTableArgs) -> Answer:
-        return self._write_answer(await writes.drop_table(self.registry.get(args.source), self.catalog, args))
-
-    @staticmethod
-    def _write_answer(outcome: writes.WriteOutcome) -> Answer:
-        verb = {
-            "insert": "inserted",
-            "update": "updated",
-            "delete": "deleted",
-            "create_table": "created",
-            "drop_table": "dropped",
-        }[outcome.operation]
-        if outcome.operation in ("create_table", "drop_table"):
-            done = outcome.extra.get("created", outcome.extra.get("dropped", True))
-            if outcome.dry_run:
-                text = f"Dry run: table '{outcome.table}' would be {verb}; nothing was changed."
-            elif done:
-                text = f"Table '{outcome.table}' {verb}."
-            else:
-                text = f"Nothing to do: table '{outcome.table}' {outcome.extra.get('reason')}."
-            if "ddl" in outcome.extra:
-                text += f"\n{outcome.extra['ddl']}"
-            if outcome.extra.get("rows_lost"):
-                text += f"\nRows {'that would be' if outcome.dry_run else ''} lost: {outcome.extra['rows_lost']}."
-        elif outcome.dry_run:
-            text = f"Dry run: {outcome.affected} row(s) in '{outcome.table}' would be {verb}; nothing was changed."
-        else:
-            text = f"{outcome.affected} row(s) {verb} in '{outcome.table}'."
-        return Answer(text, outcome.to_dict())
+    async def drop_table(self, args: DropTableArgs) -> writes.WriteOutcome:
+        return await writes.drop_table(self.registry.get(args.source), self.catalog, args)
 
     # --- completions ----------------------------------------------------------------------
 
@@ -250,12 +189,6 @@ class DataService:
     async def table_names(self, source_name: str) -> list[str]:
         source = self.registry.get(source_name)
         return list(await self.catalog.tables(source))
-
-
-async def _page_text(page: query.Page, what: str, *, paged_by_offset: bool = True) -> str:
-    if page.json_bytes <= _TEXT_IN_THREAD_BYTES:
-        return page_text(page, what, paged_by_offset=paged_by_offset)
-    return await anyio.to_thread.run_sync(lambda: page_text(page, what, paged_by_offset=paged_by_offset))
 
 
 class SourceReader:

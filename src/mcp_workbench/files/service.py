@@ -1,28 +1,23 @@
-"""The files capability's handlers: plain async functions from arguments to answers.
+"""The files capability's domain API: one method per operation, from arguments to plain results
+(the structured data a tool answers with; :mod:`~mcp_workbench.files.server` adds the text).
 
-The seam between the tool adapter (which validates and maps errors) and the domain modules
-(which know nothing of MCP). Each handler runs its blocking file-system work in a worker
-thread (``anyio.to_thread``), content searches in a killable child process, and shapes the
-result as text plus structured data. Writes are serialised within the process.
+Each method runs its blocking file-system work in a worker thread (``anyio.to_thread``),
+content searches in a killable child process. Writes are serialised within the process.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
 import json
 import os
 import stat
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
-from fastmcp.resources.base import ResourceContent, ResourceResult
-from fastmcp.tools.base import ToolResult
-from mcp_types import ImageContent, TextContent
 
-from mcp_workbench.files import reading, render, writing
+from mcp_workbench.files import reading, writing
 from mcp_workbench.files.models import (
     DeleteArgs,
     EditArgs,
@@ -45,7 +40,6 @@ from mcp_workbench.files.settings import FilesSettings
 from mcp_workbench.files.textio import SAMPLE_BYTES, sniff
 from mcp_workbench.platform.errors import InvalidInput, TooLarge, WorkbenchError
 from mcp_workbench.platform.isolation import WorkerPool
-from mcp_workbench.platform.tools import Answer
 
 T = TypeVar("T")
 MAX_COMPLETIONS = 100
@@ -53,15 +47,12 @@ INLINE_READ_BYTES = 64 * 1024
 """Files up to this size are read on the event loop: cheaper than a hop to a worker thread."""
 
 
-@dataclass
-class MediaAnswer(Answer):
-    """An answer that carries images after its text."""
+@dataclass(frozen=True, slots=True)
+class FileContent:
+    """A file (or a directory's JSON listing) as a resource serves it."""
 
-    images: list[ImageContent] = field(default_factory=list)
-
-    def to_tool_result(self) -> ToolResult:
-        content = [TextContent(type="text", text=self.text), *self.images]
-        return ToolResult(content=content, structured_content=self.data)
+    content: str | bytes
+    mime_type: str
 
 
 async def blocking(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -97,19 +88,19 @@ class FilesService:
 
     # --- files_read ---------------------------------------------------------------------------
 
-    async def list_roots(self, args: RootsArgs) -> Answer:
+    async def list_roots(self, args: RootsArgs) -> dict[str, Any]:
         roots = self.roots.describe()
-        return Answer(render.roots_text(roots), {"roots": roots})
+        return {"roots": roots}
 
-    async def list_directory(self, args: ListArgs) -> Answer:
+    async def list_directory(self, args: ListArgs) -> dict[str, Any]:
         def work() -> dict[str, Any]:
             sandbox, target = self._locate(args.root, args.path)
             return reading.list_directory(sandbox, target, pattern=args.pattern, limit=self.settings.max_list_entries)
 
         data = await blocking(work)
-        return Answer(render.list_text(data), data)
+        return data
 
-    async def tree(self, args: TreeArgs) -> Answer:
+    async def tree(self, args: TreeArgs) -> dict[str, Any]:
         depth = min(args.depth, self.settings.max_tree_depth)
 
         def work() -> dict[str, Any]:
@@ -125,21 +116,10 @@ class FilesService:
             )
 
         data = await blocking(work)
-        return Answer(render.tree_text(data), data)
+        return data
 
-    async def read(self, args: ReadArgs) -> Answer:
-        result = await self.read_file(args)
-        data = {**result.data, "cap": self.settings.max_read_bytes} if result.kind == "text" else result.data
-        text = render.read_text(data)
-        if result.image is not None and result.image_info is not None:
-            image = ImageContent(
-                type="image", data=base64.b64encode(result.image).decode("ascii"), mime_type=result.image_info.mime_type
-            )
-            return MediaAnswer(text, data, images=[image])
-        return Answer(text, data)
-
-    async def read_file(self, args: ReadArgs) -> reading.ReadResult:
-        """What ``read`` finds: text with where to continue, an image, or a binary description."""
+    async def read(self, args: ReadArgs) -> reading.ReadResult:
+        """Text with where to continue, an image, or a binary file's description."""
         request = reading.ReadRequest(
             start_line=args.start_line,
             end_line=args.end_line,
@@ -167,11 +147,7 @@ class FilesService:
             )
             return work() if info.st_size <= INLINE_READ_BYTES else await blocking(work)
 
-    async def search(self, args: SearchArgs) -> Answer:
-        data = await self.find(args)
-        return Answer(render.search_text(data), data)
-
-    async def find(self, args: SearchArgs) -> dict[str, Any]:
+    async def search(self, args: SearchArgs) -> dict[str, Any]:
         """Files by name and/or lines by content, as ``search`` answers them."""
 
         def prepare() -> tuple[SearchJob, str]:
@@ -218,13 +194,13 @@ class FilesService:
             **summary,
         }
 
-    async def info(self, args: InfoArgs) -> Answer:
+    async def info(self, args: InfoArgs) -> dict[str, Any]:
         def work() -> dict[str, Any]:
             sandbox, target = self._locate(args.root, args.path, follow=False)
             return reading.info(sandbox, target)
 
         data = await blocking(work)
-        return Answer(render.info_text(data), data)
+        return data
 
     # --- files_write --------------------------------------------------------------------------
 
@@ -234,7 +210,7 @@ class FilesService:
         async with self._write_lock:
             return await blocking(work)
 
-    async def write(self, args: WriteArgs) -> Answer:
+    async def write(self, args: WriteArgs) -> dict[str, Any]:
         def work() -> dict[str, Any]:
             sandbox, target = self._locate(args.root, args.path, follow=False)
             return writing.write_file(
@@ -250,9 +226,9 @@ class FilesService:
             )
 
         data = await self._serialised(work)
-        return Answer(render.write_text("write", data), data)
+        return data
 
-    async def edit(self, args: EditArgs) -> Answer:
+    async def edit(self, args: EditArgs) -> dict[str, Any]:
         def work() -> dict[str, Any]:
             sandbox, target = self._locate(args.root, args.path, follow=False)
             return writing.edit_file(
@@ -260,17 +236,17 @@ class FilesService:
             )
 
         data = await self._serialised(work)
-        return Answer(render.write_text("edit", data), data)
+        return data
 
-    async def mkdir(self, args: MkdirArgs) -> Answer:
+    async def mkdir(self, args: MkdirArgs) -> dict[str, Any]:
         def work() -> dict[str, Any]:
             sandbox, target = self._locate(args.root, args.path, follow=False)
             return writing.make_directory(self.roots, sandbox, target, parents=args.parents, dry_run=args.dry_run)
 
         data = await self._serialised(work)
-        return Answer(render.write_text("mkdir", data), data)
+        return data
 
-    async def move(self, args: MoveArgs) -> Answer:
+    async def move(self, args: MoveArgs) -> dict[str, Any]:
         def work() -> dict[str, Any]:
             source = self._locate(args.root, args.path, follow=False)
             destination_root = args.destination_root if args.destination_root is not None else source[0].name
@@ -278,9 +254,9 @@ class FilesService:
             return writing.move(self.roots, source, destination, overwrite=args.overwrite, dry_run=args.dry_run)
 
         data = await self._serialised(work)
-        return Answer(render.write_text("move", data), data)
+        return data
 
-    async def delete(self, args: DeleteArgs) -> Answer:
+    async def delete(self, args: DeleteArgs) -> dict[str, Any]:
         def work() -> dict[str, Any]:
             sandbox, target = self._locate(args.root, args.path, follow=False)
             return writing.delete(
@@ -288,15 +264,15 @@ class FilesService:
             )
 
         data = await self._serialised(work)
-        return Answer(render.write_text("delete", data), data)
+        return data
 
     # --- resource and completions -------------------------------------------------------------
 
-    async def resource(self, root: str, path: str) -> ResourceResult:
-        """The file ``path`` of ``root`` as text or a blob; a directory as a JSON listing."""
+    async def resource(self, root: str, path: str) -> FileContent:
+        """The file ``path`` of ``root`` as text or bytes; a directory as a JSON listing."""
         return await blocking(self._resource, root, path)
 
-    def _resource(self, root: str, path: str) -> ResourceResult:
+    def _resource(self, root: str, path: str) -> FileContent:
         sandbox, target = self._locate(root, path)
         try:
             fd, info = sandbox.open_file(target)
@@ -304,7 +280,7 @@ class FilesService:
             if exc.details.get("type") != "directory":
                 raise
             listing = reading.list_directory(sandbox, target, pattern=None, limit=self.settings.max_list_entries)
-            return ResourceResult([ResourceContent(json.dumps(listing, ensure_ascii=False), "application/json")])
+            return FileContent(json.dumps(listing, ensure_ascii=False), "application/json")
         with os.fdopen(fd, "rb") as handle:
             sample = handle.read(SAMPLE_BYTES)
             sniffed = sniff(sample, whole=len(sample) < SAMPLE_BYTES)
@@ -317,9 +293,9 @@ class FilesService:
             raw = sample + handle.read(cap + 1 - len(sample))
         if sniffed.kind == "text" and sniffed.encoding is not None:
             text = raw[len(sniffed.bom) :].decode(sniffed.encoding, "replace")
-            return ResourceResult([ResourceContent(text, mime_type=_text_mime(target.shown))])
+            return FileContent(text, _text_mime(target.shown))
         mime = sniffed.image.mime_type if sniffed.image else reading.guess_mime(target.shown)
-        return ResourceResult([ResourceContent(raw, mime_type=mime)])
+        return FileContent(raw, mime)
 
     async def complete_files(
         self, argument_name: str, value: str, context_arguments: Mapping[str, str] | None
@@ -370,7 +346,7 @@ class RootReader:
         return self._service.roots.names()
 
     async def read_text(self, root: str | None, path: str) -> FileText:
-        result = await self._service.read_file(ReadArgs(operation="read", root=root, path=path))
+        result = await self._service.read(ReadArgs(operation="read", root=root, path=path))
         if result.kind != "text":
             raise InvalidInput(
                 f"'{path}' is not a text file",
@@ -403,6 +379,6 @@ class RootReader:
                 ignore_case=ignore_case,
                 max_results=max_results - len(found),
             )
-            data = await self._service.find(args)
+            data = await self._service.search(args)
             found += [LineMatch(name, m["path"], m["line"], m["text"]) for m in data["matches"] if "line" in m]
         return found
