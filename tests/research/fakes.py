@@ -182,6 +182,7 @@ class Provider:
         self.latency_s = latency_s
         self.seen: list[Seen] = []
         self.failure: Failure | None = None
+        self.extra_headers: dict[str, str] = {}  # added to every answer (e.g. cache-control)
         self.release = threading.Event()
         self._lock = threading.Lock()
         self.in_flight = 0
@@ -230,7 +231,10 @@ class Provider:
         try:
             if self.latency_s:
                 time.sleep(self.latency_s)
-            reply = self._failing(seen) or self.answer(seen)
+            reply = self._failing(seen)
+            if reply is None:
+                reply = self.answer(seen)
+                reply.headers = {**reply.headers, **self.extra_headers}
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 _send(handler, reply, self.content_type)
         finally:

@@ -33,7 +33,10 @@ log = logging.getLogger("mcp_workbench.research")
 
 DEFAULT_RETRY_AFTER_S = 30.0
 MAX_RETRY_AFTER_S = 3600.0
-SAFETY_S = 0.02  # added to each interval so the host's own clock never sees a gap below it
+# Added to each interval: the host's clock sees a request that opens a connection later than one
+# on a kept-alive connection, so a gap measured there can be shorter than the one we kept.
+SAFETY_S = 0.05
+SAFETY_SHARE = 0.05
 _PHRASES = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -93,7 +96,8 @@ class HostPacer:
                 now = anyio.current_time()
                 start = now
                 if self._last_start is not None and self.rules.min_interval_s > 0:
-                    start = max(start, self._last_start + self.rules.min_interval_s + SAFETY_S)
+                    interval = self.rules.min_interval_s
+                    start = max(start, self._last_start + interval + max(SAFETY_S, interval * SAFETY_SHARE))
                 if self.blocked_until > start:
                     start = self.blocked_until
                     if start > deadline:

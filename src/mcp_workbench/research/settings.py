@@ -171,7 +171,7 @@ class ResearchSettings(BaseModel):
         if value is None or not value.strip():
             return None
         text = value.strip()
-        if _EMAIL.match(text):
+        if _EMAIL.match(text) and not text.lower().startswith("mailto:"):
             text = f"mailto:{text}"
         if not (re.match(r"^mailto:[^@\s]+@[^@\s]+$", text) or re.match(r"^https?://\S+$", text)):
             raise ValueError(f"{value!r} is neither an e-mail address, a mailto: nor an http(s) URL")
