@@ -21,6 +21,17 @@ CONTACT = "mailto:research-tests@example.org"
 KEYLESS = ("wikipedia", "arxiv", "crossref", "hackernews", "gdelt", "feeds")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _http_stack_loaded() -> None:
+    """Build one fetcher client first: its imports (seconds without bytecode) would otherwise land
+    inside the first test's source timeouts."""
+    import anyio
+
+    fetcher = Fetcher(WebSettings())
+    fetcher.client()
+    anyio.run(fetcher.aclose)
+
+
 @pytest.fixture(scope="session")
 def documents() -> list[Doc]:
     return load_documents()
@@ -57,7 +68,8 @@ async def make_service() -> AsyncIterator[Callable[..., ResearchService]]:
     fetchers: list[Fetcher] = []
 
     def make(settings: ResearchSettings, **web: Any) -> ResearchService:
-        fetcher = Fetcher(WebSettings(allow_hosts=["127.0.0.1"], **web))
+        web.setdefault("allow_hosts", ["127.0.0.1"])
+        fetcher = Fetcher(WebSettings(**web))
         fetchers.append(fetcher)
         return ResearchService(settings, FetcherHttp(fetcher))
 

@@ -65,7 +65,7 @@ class Gdelt(WebSource):
     def parse(self, body: bytes, query_index: int) -> list[Evidence]:
         stripped = body.strip()
         if not stripped.startswith(b"{"):
-            said = stripped[:200].decode("utf-8", "replace")
+            said = " ".join(stripped[:200].decode("utf-8", "replace").split())
             if "limit requests" in said.lower():
                 raise SourceProblem("rate_limited", f"GDELT asked to slow down: {said}")
             raise SourceProblem("failed", f"GDELT refused the query: {said}")
