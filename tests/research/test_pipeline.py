@@ -123,7 +123,7 @@ async def test_a_sealer_turns_the_state_into_the_continuation_token(providers, m
             "evidence": [],
             "reports": [],
             "pending": {},
-        },  # fmt: skip
+        },
     ],
 )
 async def test_a_continuation_that_is_not_ours_is_a_validation_error(providers, make_service, state) -> None:
