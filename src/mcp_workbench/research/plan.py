@@ -41,6 +41,7 @@ class _Term:
     position: int
     named: bool
     generic: bool
+    offset: int = 0
 
     def specificity(self) -> tuple[int, int, int]:
         """Sort key: names first, framing words last, longer (rarer) words before shorter."""
@@ -60,11 +61,20 @@ def _terms(text: str) -> list[_Term]:
         if root in seen:
             continue
         seen.add(root)
-        generic = word in GENERIC
-        # Capitals or digits mark a name ("Rust", "mRNA", "COVID-19"); common words never are one.
-        named = not generic and (raw[0].isupper() or any(c.isupper() or c.isdigit() for c in raw[1:]))
-        found.append(_Term(word, position, named, generic))
+        # Capitals or digits mark a name ("Rust", "mRNA", "COVID-19"). A common word is one only
+        # when capitalised inside a sentence ("Rust vs Go"), not as a sentence's first word.
+        marked = any(c.isupper() or c.isdigit() for c in raw[1:]) or (
+            raw[0].isupper() and not _sentence_start(text, match.start())
+        )
+        generic = word in GENERIC and not marked
+        named = marked or (raw[0].isupper() and not generic)
+        found.append(_Term(word, position, named, generic, match.start()))
     return found
+
+
+def _sentence_start(text: str, offset: int) -> bool:
+    before = text[:offset].rstrip()
+    return not before or before[-1] in ".!?:;\"'("
 
 
 def key_terms(text: str) -> list[str]:
@@ -79,7 +89,7 @@ def plan(question: str, count: int) -> list[SubQuery]:
     queries = [SubQuery(0, question, tuple(ordered) or tuple(question.lower().split()[:MAX_TERMS]))]
     if count <= 1 or len(ordered) < 2:
         return queries
-    for side in _comparison(question):
+    for side in _comparison(question, terms):
         if len(queries) < count:
             _add(queries, side)
     core = [t for t in terms if not t.generic]
@@ -95,18 +105,17 @@ def plan(question: str, count: int) -> list[SubQuery]:
     return queries
 
 
-def _comparison(question: str) -> list[list[_Term]]:
+def _comparison(question: str, terms: list[_Term]) -> list[list[_Term]]:
     """For "A vs B in C" or "the difference between A and B in C": A with C, and B with C."""
     between = _BETWEEN.search(question)
     if between:
-        parts = [between.group(1), between.group(2)]
+        spans = [between.span(1), between.span(2)]
     else:
-        parts = _COMPARISON.split(question)
-        if len(parts) != 2:
+        found = list(_COMPARISON.finditer(question))
+        if len(found) != 1:
             return []
-    first, second = (_terms(part) for part in parts)
-    first = [t for t in first if not t.generic]
-    second = [t for t in second if not t.generic]
+        spans = [(0, found[0].start()), (found[0].end(), len(question))]
+    first, second = ([t for t in terms if not t.generic and lo <= t.offset < hi] for lo, hi in spans)
     if not first or not second:
         return []
     # What follows a side's head is shared: "Rust vs Go for web servers", "X for weight loss compared with Y".
@@ -114,8 +123,7 @@ def _comparison(question: str) -> list[list[_Term]]:
         context = second[len(first) :]
         return [first + context, second[: len(first)] + context]
     if len(second) < len(first):
-        head = min(len(second), 2)
-        context = first[head:]
+        context = first[min(len(second), 2) :]
         return [first, second + context]
     return [first, second]
 
