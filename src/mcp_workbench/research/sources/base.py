@@ -97,12 +97,21 @@ class SearchContext:
         rules: HostRules | None = None,
     ) -> HttpResponse:
         """GET a URL of this source's provider (an absolute URL, or a path under ``base_url``)."""
-        if self.http is None:
+        http = self.http
+        if http is None:
             raise SourceProblem("failed", f"{self.source} has no HTTP client in this run")
         target = url if "://" in url else f"{self.base_url}{url}"
-        return await self.http.get(
-            target, rules=rules or self.rules, deadline=self.deadline, params=params, headers=headers, accept=accept
-        )
+
+        async def send() -> HttpResponse:
+            assert http is not None
+            return await http.get(
+                target, rules=rules or self.rules, deadline=self.deadline, params=params, headers=headers, accept=accept
+            )
+
+        # Sub-questions overlap, and so do their broadened retries: ask the provider each request once per run.
+        key = json.dumps([target, sorted((params or {}).items()), sorted((headers or {}).items()), accept])
+        response: HttpResponse = await self.memo.once(f"get:{key}", send)
+        return response
 
 
 class WebSource:

@@ -30,7 +30,7 @@ DISCUSSION = "https://news.ycombinator.com/item?id="
 
 class HackerNews(WebSource):
     name = "hackernews"
-    rules = HostRules(min_interval_s=0.0, max_concurrent=2)
+    rules = HostRules(min_interval_s=0.0, max_concurrent=4)
 
     async def search(self, query: SubQuery, ctx: SearchContext) -> list[Evidence]:
         async def ask(words: str) -> list[Evidence]:
