@@ -635,6 +635,12 @@ def _make_key(ctx: Context) -> str:
 # -- targets ------------------------------------------------------------------------------------
 
 
+def research_phase(plan: Plan, results: dict[str, Any]) -> None:
+    say("\n== research: every source faked at 200 ms latency with its pacing, one standard run per question")
+    results["research"] = research.run(quick=plan.quick, say=say)
+    results["meta"]["load"].append(load_snapshot("after research"))
+
+
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
@@ -839,9 +845,7 @@ def main(argv: list[str] | None = None) -> int:
             results["read_memory"] = memory.run(ctx.work, ctx.fx.db, say=say)
             results["meta"]["load"].append(load_snapshot("after memory"))
         if "research" in phases:
-            say("\n== research: every source faked at 200 ms latency with its pacing, one standard run per question")
-            results["research"] = research.run(quick=plan.quick, say=say)
-            results["meta"]["load"].append(load_snapshot("after research"))
+            research_phase(plan, results)
         results["meta"]["busy_after"] = proc.busy_fraction(2.0)
         results["meta"]["duration_s"] = round(time.time() - started)
         results["notes"] = ctx.notes
