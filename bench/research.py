@@ -70,12 +70,12 @@ async def _run(quick: bool, say: Callable[[str], None]) -> dict[str, Any]:
     from tests.research.conftest import canonical_keys, keys_of
     from tests.research.fakes import load_questions
 
-    from mcp_workbench.research.http import FetcherHttp
     from mcp_workbench.research.models import Progress, ResearchRequest
     from mcp_workbench.research.service import ResearchService
     from mcp_workbench.research.settings import ResearchSettings
     from mcp_workbench.research.sources.base import WebSource
     from mcp_workbench.web.fetch import Fetcher
+    from mcp_workbench.web.service import ApiClient
     from mcp_workbench.web.settings import WebSettings
 
     child = subprocess.Popen(  # noqa: ASYNC220 - started once, before anything is measured
@@ -97,7 +97,7 @@ async def _run(quick: bool, say: Callable[[str], None]) -> dict[str, Any]:
         await warm.aclose()
         for question in questions:
             fetcher = Fetcher(WebSettings(allow_hosts=["127.0.0.1"]))
-            counting = _Counting(FetcherHttp(fetcher))
+            counting = _Counting(ApiClient(fetcher))
             service = ResearchService(settings, counting)
             first: list[float] = []
 
@@ -147,7 +147,7 @@ async def _run(quick: bool, say: Callable[[str], None]) -> dict[str, Any]:
 
 
 class _Counting:
-    """The production Http, counting the requests that reach each origin (cache hits included,
+    """The production WebClient, counting the requests that reach each origin (cache hits included,
     which these fresh services never have)."""
 
     def __init__(self, inner: Any) -> None:

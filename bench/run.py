@@ -107,7 +107,7 @@ def wait_http(url: str, proc_: subprocess.Popen[bytes], timeout: float = 60.0) -
 
 
 def say(*parts: object) -> None:
-    print(*parts, flush=True)  # noqa: T201 - the benchmark reports on stdout
+    print(*parts, flush=True)
 
 
 # -- machine ------------------------------------------------------------------------------------

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from mcp_workbench.research.http import FetcherHttp
 from mcp_workbench.research.models import EvidenceItem
 from mcp_workbench.research.service import ResearchService
 from mcp_workbench.research.settings import ResearchSettings
 from mcp_workbench.web.fetch import Fetcher
+from mcp_workbench.web.service import ApiClient
 from mcp_workbench.web.settings import WebSettings
 from tests.research.fakes import PROVIDERS, Doc, Provider, load_documents
 
@@ -71,7 +71,7 @@ async def make_service() -> AsyncIterator[Callable[..., ResearchService]]:
         web.setdefault("allow_hosts", ["127.0.0.1"])
         fetcher = Fetcher(WebSettings(**web))
         fetchers.append(fetcher)
-        return ResearchService(settings, FetcherHttp(fetcher))
+        return ResearchService(settings, ApiClient(fetcher))
 
     yield make
     for fetcher in fetchers:

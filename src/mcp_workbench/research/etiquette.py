@@ -7,7 +7,7 @@ flight to that host and at least ``min_interval_s`` after the previous start the
 turn would come after its run's deadline is not sent at all: the source reports ``timeout``
 (or ``rate_limited`` when a Retry-After is the reason) instead of waiting past the budget.
 
-Pacing is entered as the :class:`~.http.Http` gate, so responses served from the HTTP cache
+Pacing is entered as the :class:`~mcp_workbench.web.port.WebClient` gate, so responses served from the HTTP cache
 cost no turn.
 """
 
@@ -26,8 +26,8 @@ import anyio
 
 from mcp_workbench.platform.errors import PermissionDenied, Timeout, TooLarge, WorkbenchError
 from mcp_workbench.research.errors import SourceProblem
-from mcp_workbench.research.http import Http, HttpResponse
 from mcp_workbench.research.settings import ResearchSettings, SourceSettings
+from mcp_workbench.web.port import ApiResponse, WebClient
 
 log = logging.getLogger("mcp_workbench.research")
 
@@ -124,7 +124,7 @@ class HostPacer:
 class PoliteHttp:
     """The one HTTP client of the research sources: identifying, paced, and patient with 429s."""
 
-    def __init__(self, http: Http, settings: ResearchSettings) -> None:
+    def __init__(self, http: WebClient, settings: ResearchSettings) -> None:
         self._http = http
         self.settings = settings
         self._pacers: dict[str, HostPacer] = {}
@@ -149,7 +149,7 @@ class PoliteHttp:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         accept: str = "application/json",
-    ) -> HttpResponse:
+    ) -> ApiResponse:
         """GET with etiquette; a 2xx answer, or :class:`SourceProblem` saying why not."""
         origin = _origin(url)
         pacer = self.pacer(origin, rules)
@@ -189,7 +189,7 @@ class PoliteHttp:
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _phrase(response: HttpResponse) -> str:
+def _phrase(response: ApiResponse) -> str:
     phrase = _PHRASES.get(response.status, "")
     snippet = response.body[:160].decode("utf-8", "replace").strip().replace("\n", " ")
     return f"{phrase}: {snippet}" if snippet and not snippet.startswith("<") else phrase

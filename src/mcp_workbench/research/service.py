@@ -28,7 +28,6 @@ from mcp_workbench.research.continuation import from_state, to_state
 from mcp_workbench.research.dedupe import dedupe
 from mcp_workbench.research.errors import SourceProblem
 from mcp_workbench.research.etiquette import HostRules, PoliteHttp
-from mcp_workbench.research.http import Http
 from mcp_workbench.research.models import (
     Evidence,
     EvidenceItem,
@@ -50,6 +49,7 @@ from mcp_workbench.research.sources.registry import public_sources
 from mcp_workbench.research.synthesis import Synthesiser, synthesise
 from mcp_workbench.research.text import clip
 from mcp_workbench.research.validation import confidence, validate
+from mcp_workbench.web.port import WebClient
 
 log = logging.getLogger("mcp_workbench.research")
 
@@ -97,7 +97,7 @@ class ResearchService:
     name = "research"
 
     def __init__(
-        self, settings: ResearchSettings, http: Http | None, *, sources: Mapping[str, Source] | None = None
+        self, settings: ResearchSettings, http: WebClient | None, *, sources: Mapping[str, Source] | None = None
     ) -> None:
         self.settings = settings
         self.http = PoliteHttp(http, settings) if http is not None else None

@@ -9,14 +9,14 @@ Requests without a gate pass straight through.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 
 import httpx2
 
-GATE = "mcp_workbench.gate"
+from mcp_workbench.web.port import Gate
 
-Gate = Callable[[], AbstractAsyncContextManager[object]]
+GATE = "mcp_workbench.gate"
 
 
 class GatedTransport(httpx2.AsyncBaseTransport):

@@ -20,9 +20,9 @@ import anyio
 
 from mcp_workbench.research.errors import SourceProblem
 from mcp_workbench.research.etiquette import HostRules, PoliteHttp
-from mcp_workbench.research.http import HttpResponse
 from mcp_workbench.research.models import Evidence, SubQuery
 from mcp_workbench.research.settings import ResearchSettings, SourceSettings
+from mcp_workbench.web.port import ApiResponse
 
 
 @runtime_checkable
@@ -95,14 +95,14 @@ class SearchContext:
         headers: Mapping[str, str] | None = None,
         accept: str = "application/json",
         rules: HostRules | None = None,
-    ) -> HttpResponse:
+    ) -> ApiResponse:
         """GET a URL of this source's provider (an absolute URL, or a path under ``base_url``)."""
         http = self.http
         if http is None:
             raise SourceProblem("failed", f"{self.source} has no HTTP client in this run")
         target = url if "://" in url else f"{self.base_url}{url}"
 
-        async def send() -> HttpResponse:
+        async def send() -> ApiResponse:
             assert http is not None
             return await http.get(
                 target, rules=rules or self.rules, deadline=self.deadline, params=params, headers=headers, accept=accept
@@ -110,7 +110,7 @@ class SearchContext:
 
         # Sub-questions overlap, and so do their broadened retries: ask the provider each request once per run.
         key = json.dumps([target, sorted((params or {}).items()), sorted((headers or {}).items()), accept])
-        response: HttpResponse = await self.memo.once(f"get:{key}", send)
+        response: ApiResponse = await self.memo.once(f"get:{key}", send)
         return response
 
 
