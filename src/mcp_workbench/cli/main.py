@@ -16,17 +16,12 @@ from typing import Any
 
 from mcp_workbench import __version__
 from mcp_workbench.cli import keys
+from mcp_workbench.cli.doctor import parser as doctor_parser
+from mcp_workbench.cli.flags import add_common, add_root_flags
 from mcp_workbench.cli.install import parser as install_parser
 from mcp_workbench.settings import ConfigError, load_settings
 
 EXIT_CONFIG = 2
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config", type=Path, help="TOML config file (default: $WORKBENCH_CONFIG or the user config dir)"
-    )
-    parser.add_argument("--data-dir", type=Path, help="where the workspace database, keys and state live")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the MCP server (stdio by default)")
-    _common(serve)
+    add_common(serve)
     serve.add_argument("--transport", choices=["stdio", "http"], help="stdio (default) or streamable HTTP")
     serve.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="HTTP port (default 8000)")
@@ -47,14 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-auth", action="store_true", help="HTTP without authentication (loopback only; logs a warning)"
     )
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR or CRITICAL")
-    serve.add_argument(
-        "--root",
-        action="append",
-        type=Path,
-        default=[],
-        metavar="PATH",
-        help="a directory the file tools may use (repeatable; named after the directory)",
-    )
+    add_root_flags(serve, positional=True)
     serve.add_argument(
         "--allow-host",
         action="append",
@@ -63,8 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="a host, address or CIDR web_fetch may reach despite the SSRF guard, e.g. 127.0.0.1 for a local "
         "dev server (repeatable; replaces [web] allow_hosts)",
     )
-    keys.add_parser(commands, common=_common)
+    keys.add_parser(commands, common=add_common)
     install_parser.add_parsers(commands)
+    doctor_parser.add_parser(commands)
     return parser
 
 
@@ -84,8 +73,14 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
     }
     if http:
         values["http"] = http
-    if getattr(args, "root", None):
-        values["files"] = {"roots": cli_roots(args.root)}
+    files: dict[str, Any] = {}
+    roots = [*getattr(args, "root", []), *(getattr(args, "roots", None) or [])]
+    if roots:
+        files["roots"] = cli_roots(roots)
+    if getattr(args, "read_only", False):
+        files["read_only"] = True
+    if files:
+        values["files"] = files
     if getattr(args, "allow_host", None):
         values["web"] = {"allow_hosts": args.allow_host}
     return {key: value for key, value in values.items() if value is not None}
@@ -119,6 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from mcp_workbench.cli.install import command as install_command
 
         return install_command.run(args)
+    if args.command == "doctor":  # loads the configuration itself, to report what is wrong with it
+        from mcp_workbench.cli.doctor import command as doctor_command
+
+        return doctor_command.run(args)
     try:
         settings = load_settings(args.config, **overrides_from(args))
     except ConfigError as exc:
