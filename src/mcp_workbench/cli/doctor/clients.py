@@ -32,6 +32,10 @@ async def _installed_version(python: str) -> str | None:
     return (done.stdout.decode(errors="replace").strip() or None) if done.returncode == 0 else None
 
 
+def _exists(command: str) -> bool:
+    return Path(command).exists()
+
+
 async def _judge_launch(status: service.EntryStatus, launch: Launch) -> Finding:
     reinstall = (
         f"run `mcp-workbench install {status.client}"
@@ -39,7 +43,7 @@ async def _judge_launch(status: service.EntryStatus, launch: Launch) -> Finding:
         + " to point it at this installation"
     )
     subject, details = status.client, {"path": str(status.path), "scope": status.scope, "command": launch.command}
-    if not Path(launch.command).exists():
+    if not _exists(launch.command):
         return fail(
             "clients",
             f"{status.path}: starts {launch.command}, which does not exist",
