@@ -8,8 +8,8 @@ import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import asyncpg
 import anyio
+import asyncpg
 import pytest
 
 from tests.cli.doctor.conftest import Report, write_config
