@@ -16,6 +16,7 @@ from typing import Any
 
 from mcp_workbench import __version__
 from mcp_workbench.cli import keys
+from mcp_workbench.cli.bundle import parser as bundle_parser
 from mcp_workbench.cli.doctor import parser as doctor_parser
 from mcp_workbench.cli.flags import add_common, add_root_flags
 from mcp_workbench.cli.install import parser as install_parser
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_parser(commands, common=add_common)
     install_parser.add_parsers(commands)
     doctor_parser.add_parser(commands)
+    bundle_parser.add_parser(commands)
     return parser
 
 
@@ -114,6 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from mcp_workbench.cli.install import command as install_command
 
         return install_command.run(args)
+    if args.command == "bundle":
+        from mcp_workbench.cli.bundle import command as bundle_command
+
+        return bundle_command.run(args)
     if args.command == "doctor":  # loads the configuration itself, to report what is wrong with it
         from mcp_workbench.cli.doctor import command as doctor_command
 
