@@ -2,10 +2,11 @@
 the Claude Desktop bundle, the lock file as uv overrides, and a fresh HOME for each install.
 
 Installs in a fresh HOME use the machine's uv cache (``UV_CACHE_DIR``), so the locked wheels come
-from it; the lock's versions are pinned as overrides, so what gets installed is what the suite
-tested. ``uv tool install`` and ``uvx`` still resolve, which asks the package index about each
-name (an index is reachable where the suite runs: ``uv sync`` needs it too); the bundle starts
-fully offline, since ``uv run --frozen`` installs from the lock without resolving.
+from it; the lock's versions are constraints (and the project's overrides stay overrides), so what
+gets installed is what the suite tested. ``uv tool install`` and ``uvx`` still resolve, which asks
+the package index about each name (an index is reachable where the suite runs: ``uv sync`` needs
+it too); the bundle starts fully offline, since ``uv run --frozen`` installs from the lock
+without resolving.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,11 +87,29 @@ def dist(uv: str, tmp_path_factory: pytest.TempPathFactory) -> Dist:
     return Dist(wheel, sdist)
 
 
+@dataclass(frozen=True)
+class Pins:
+    """The lock as uv constraints, and pyproject's ``override-dependencies`` as uv overrides (a lock
+    export cannot be the overrides: an override drops the extras other packages ask for)."""
+
+    constraints: Path
+    overrides: Path
+
+    def args(self) -> tuple[str, ...]:
+        return ("--constraints", str(self.constraints), "--overrides", str(self.overrides))
+
+    def env(self) -> dict[str, str]:
+        return {"UV_CONSTRAINT": str(self.constraints), "UV_OVERRIDE": str(self.overrides)}
+
+
 @pytest.fixture(scope="session")
-def lock_overrides(uv: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("lock") / "overrides.txt"
-    run([uv, "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes", "-o", str(path)], cwd=ROOT)
-    return path
+def pins(uv: str, tmp_path_factory: pytest.TempPathFactory) -> Pins:
+    folder = tmp_path_factory.mktemp("pins")
+    constraints, overrides = folder / "constraints.txt", folder / "overrides.txt"
+    run([uv, "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes", "-o", str(constraints)], cwd=ROOT)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    overrides.write_text("\n".join(project["tool"]["uv"].get("override-dependencies", [])) + "\n", encoding="utf-8")
+    return Pins(constraints, overrides)
 
 
 @pytest.fixture(scope="session")
