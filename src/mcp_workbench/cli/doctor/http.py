@@ -251,7 +251,7 @@ async def _running_workbench(host: str, port: int) -> str | None:
     target = "127.0.0.1" if host in ("0.0.0.0", "") else ("::1" if host == "::" else host)
     literal = f"[{target}]" if ":" in target else target
     try:
-        async with httpx2.AsyncClient(timeout=3, trust_env=False) as client:
+        async with httpx2.AsyncClient(timeout=1.5, trust_env=False) as client:
             answer = (await client.get(f"http://{literal}:{port}/healthz")).json()
     except (httpx2.HTTPError, ValueError, OSError):
         return None
