@@ -49,10 +49,10 @@ class Project:
 
     def files(self) -> list[tuple[str, Path]]:
         """(name in the bundle, file) of every file the bundle carries from the tree: the project
-        files and the package's Python sources (no bytecode, no caches)."""
+        files and the package (without bytecode and caches)."""
         found = [(name, self.root / name) for name in PROJECT_FILES]
         for path in sorted(self.package_dir.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".typed"):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
                 found.append((path.relative_to(self.root).as_posix(), path))
         return found
 

@@ -52,13 +52,11 @@ class Context:
     host: Host
     launcher: Launch
     timeout_s: float
-    transport: str | None  # forced by --transport, else the settings' own
     cache: dict[str, Any] = field(default_factory=dict)
 
     @property
     def http(self) -> bool:
-        if self.transport is not None:
-            return self.transport == "http"
+        """An HTTP deployment: the configuration says so, or ``doctor --transport http``."""
         return self.settings is not None and self.settings.transport == "http"
 
     def workbench_env(self) -> dict[str, str]:
@@ -88,7 +86,6 @@ def load(
     overrides: dict[str, Any],
     cli_args: tuple[str, ...],
     timeout_s: float,
-    transport: str | None = None,
     environ: Mapping[str, str] | None = None,
     host: Host | None = None,
     launcher: Launch | None = None,
@@ -118,5 +115,4 @@ def load(
         host=host or Host.current(),
         launcher=launcher or this_installation(),
         timeout_s=timeout_s,
-        transport=transport,
     )

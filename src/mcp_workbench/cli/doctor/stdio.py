@@ -116,13 +116,13 @@ async def raw_handshake(launch: Launch, timeout_s: float) -> tuple[EraResult, tu
                 await process.stdin.aclose()  # a stdio server ends when its stdin does
                 with anyio.fail_after(timeout_s):
                     await process.wait()
-                with anyio.move_on_after(timeout_s):
-                    await finished.wait()  # what it wrote before exiting is read too
             except TimeoutError:
                 timed_out = True
                 _kill(process)
             except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
                 pass  # it exited early; what it wrote says why
+            with anyio.move_on_after(timeout_s):
+                await finished.wait()  # what it wrote before exiting is read too
             tasks.cancel_scope.cancel()  # a child that outlived its launcher may still hold stdout open
         stderr.seek(0)
         tail = stderr.read().decode("utf-8", errors="replace")[-1500:].strip()
