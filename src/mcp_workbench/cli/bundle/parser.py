@@ -11,6 +11,6 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "bundle",
         help="build an MCP Bundle (.mcpb) for Claude Desktop",
         description="Builds a .mcpb of the uv server type from this source tree: open it with Claude Desktop "
-        "(double-click, or Settings → Extensions) to install the server with a folder picker.",
+        "(double-click it, or Settings > Extensions) to install the server with a folder picker.",
     )
     bundle.add_argument("-o", "--output", type=Path, help="the .mcpb to write (default: ./mcp-workbench-VERSION.mcpb)")

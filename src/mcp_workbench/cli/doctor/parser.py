@@ -32,8 +32,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     doctor = commands.add_parser(
         "doctor",
         help="check this installation and its configuration, and say how to fix what is wrong",
-        description="Runs named checks, each ok (✔), a warning (!) or a failure (✘) with its fix. Exits 1 when a "
-        "check fails. Give it the flags an entry passes to `serve` to check exactly that configuration.",
+        description="Runs named checks; each is ok, a warning or a failure, with the fix for what it found. "
+        "Exits 1 when a check fails. Give it the flags an entry passes to `serve` to check exactly that "
+        "configuration.",
     )
     add_common(doctor)
     add_root_flags(doctor)
