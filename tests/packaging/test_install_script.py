@@ -75,6 +75,8 @@ def uv_installer(uv: str) -> Iterator[str]:
 def test_install_sh_in_a_fresh_home_installs_uv_the_tool_and_a_client_entry(
     dist: Dist, pins: Pins, uv_cache: str, uv_installer: str, tmp_path: Path
 ) -> None:
+    if not (shutil.which("curl", path=SYSTEM_PATH) or shutil.which("wget", path=SYSTEM_PATH)):
+        missing("install.sh downloads uv's installer with curl or wget, and neither is installed")
     if shutil.which("uv", path=SYSTEM_PATH):
         pytest.fail(f"uv is installed system-wide ({shutil.which('uv', path=SYSTEM_PATH)}): no HOME is without it here")
     home = tmp_path / "home"
