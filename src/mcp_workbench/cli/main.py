@@ -8,21 +8,19 @@ configuration ends the process with exit code 2 and a message naming the key.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 from mcp_workbench import __version__
 from mcp_workbench.cli import keys
 from mcp_workbench.cli.bundle import parser as bundle_parser
 from mcp_workbench.cli.doctor import parser as doctor_parser
-from mcp_workbench.cli.flags import add_common, add_root_flags
+from mcp_workbench.cli.flags import add_common, add_root_flags, cli_roots, overrides_from, root_name
 from mcp_workbench.cli.install import parser as install_parser
 from mcp_workbench.settings import ConfigError, load_settings
 
 EXIT_CONFIG = 2
+__all__ = ["build_parser", "cli_roots", "main", "overrides_from", "root_name"]  # the flag helpers live in flags.py
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,54 +55,6 @@ def build_parser() -> argparse.ArgumentParser:
     doctor_parser.add_parser(commands)
     bundle_parser.add_parser(commands)
     return parser
-
-
-def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
-    """CLI flags as a partial settings dict (unset flags are left out so lower layers show through)."""
-    http = {
-        key: getattr(args, key, None)
-        for key in ("host", "port", "path", "workers")
-        if getattr(args, key, None) is not None
-    }
-    if getattr(args, "no_auth", False):
-        http["auth"] = "none"
-    values: dict[str, Any] = {
-        "transport": getattr(args, "transport", None),
-        "data_dir": args.data_dir,
-        "log_level": getattr(args, "log_level", None),
-    }
-    if http:
-        values["http"] = http
-    files: dict[str, Any] = {}
-    roots = [*getattr(args, "root", []), *(getattr(args, "roots", None) or [])]
-    if roots:
-        files["roots"] = cli_roots(roots)
-    if getattr(args, "read_only", False):
-        files["read_only"] = True
-    if files:
-        values["files"] = files
-    if getattr(args, "allow_host", None):
-        values["web"] = {"allow_hosts": args.allow_host}
-    return {key: value for key, value in values.items() if value is not None}
-
-
-def root_name(path: Path) -> str:
-    """A --root's name is its directory's name (``.`` resolves to the current directory's),
-    made a simple name: other characters become ``_``."""
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", path.expanduser().resolve().name).lstrip(".-")[:60]
-    return name or "root"
-
-
-def cli_roots(paths: list[Path]) -> dict[str, dict[str, Path]]:
-    """Roots from repeated --root flags; a repeated directory name gets a -2, -3 ... suffix."""
-    roots: dict[str, dict[str, Path]] = {}
-    for path in paths:
-        base = name = root_name(path)
-        counter = 2
-        while name.casefold() in {n.casefold() for n in roots}:
-            name, counter = f"{base}-{counter}", counter + 1
-        roots[name] = {"path": path.expanduser()}
-    return roots
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,7 @@ import anyio
 
 from mcp_workbench import __version__
 from mcp_workbench.cli.doctor import checks, context, report
+from mcp_workbench.cli.flags import overrides_from
 
 
 def serve_flags(args: argparse.Namespace) -> tuple[str, ...]:
@@ -28,8 +29,6 @@ def serve_flags(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mcp_workbench.cli.main import overrides_from
-
     names = [name.strip() for raw in args.check for name in raw.split(",") if name.strip()]
     if bad := checks.unknown(names):
         print(f"mcp-workbench: no check named {', '.join(bad)}; one of: {', '.join(checks.CHECKS)}", file=sys.stderr)

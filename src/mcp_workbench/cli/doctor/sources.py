@@ -93,7 +93,7 @@ async def sources(ctx: Context) -> list[Finding]:
         return [skip("sources", "the configuration does not load (see the config check)")]
     if not ctx.settings.enabled("data"):
         return [ok("sources", "the data tools are off (tools does not include 'data')")]
-    registry = SourceRegistry(ctx.settings)
+    registry = SourceRegistry(ctx.settings.data_section())
     try:
         results = await asyncio.gather(*(_check(ctx, source) for source in registry.all()))
     finally:
