@@ -8,8 +8,9 @@ DATA_WRITE = "data:write"
 FILES_READ = "files:read"
 FILES_WRITE = "files:write"
 WEB = "web"
+ANALYZE = "analyze"
 
-SCOPES = (DATA_READ, DATA_WRITE, FILES_READ, FILES_WRITE, WEB)
+SCOPES = (DATA_READ, DATA_WRITE, FILES_READ, FILES_WRITE, WEB, ANALYZE)
 """Every scope some component of this server needs: a key may be given these (or ``*``)."""
 
-__all__ = ["DATA_READ", "DATA_WRITE", "FILES_READ", "FILES_WRITE", "SCOPES", "WEB", "scope_tags"]
+__all__ = ["ANALYZE", "DATA_READ", "DATA_WRITE", "FILES_READ", "FILES_WRITE", "SCOPES", "WEB", "scope_tags"]

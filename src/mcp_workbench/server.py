@@ -23,6 +23,8 @@ import fastmcp
 from fastmcp import FastMCP
 
 from mcp_workbench import SERVER_NAME, __version__
+from mcp_workbench.analysis import server as analysis_server
+from mcp_workbench.analysis.settings import AnalysisSection
 from mcp_workbench.capability import Capability, Installer, Services
 from mcp_workbench.data import server as data_server
 from mcp_workbench.files import server as files_server
@@ -32,6 +34,7 @@ from mcp_workbench.platform.health import Health, add_routes
 from mcp_workbench.platform.keys import KeyStore
 from mcp_workbench.platform.limits import RateLimiter
 from mcp_workbench.platform.metrics import Metrics
+from mcp_workbench.platform.sealing import request_state_security, secrets_of
 from mcp_workbench.platform.timeouts import Budgets, CommitHook
 from mcp_workbench.settings import Settings
 from mcp_workbench.web import server as web_server
@@ -57,6 +60,13 @@ CAPABILITIES: tuple[CapabilitySpec, ...] = (
     CapabilitySpec("data", Settings.data_section, data_server.install),
     CapabilitySpec("files", lambda settings: settings.files, files_server.install),
     CapabilitySpec("web", lambda settings: settings.web, web_server.install),
+    CapabilitySpec(
+        "analysis",
+        lambda settings: AnalysisSection(
+            settings.analysis, settings.state.max_bytes, settings.timeouts.for_tool(analysis_server.TOOL_NAME)
+        ),
+        analysis_server.install,
+    ),
 )
 """In install order: a capability may use the services of those before it."""
 
@@ -128,6 +138,7 @@ def build_server(
         ],
         mask_error_details=True,
         on_duplicate="error",
+        request_state_security=request_state_security(settings.state, secrets_of(settings.state)),
     )
     services = Services()
     specs = [spec for spec in CAPABILITIES if settings.enabled(spec.group)] + list(extra_capabilities)

@@ -27,9 +27,11 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
+from mcp_workbench.analysis.settings import AnalysisSettings
 from mcp_workbench.data.settings import DataSettings, SourceSettings
 from mcp_workbench.files.settings import FilesSettings
 from mcp_workbench.platform.config import Section
+from mcp_workbench.platform.sealing import StateSettings
 from mcp_workbench.web.settings import WebSettings
 
 APP_NAME = "mcp-workbench"
@@ -225,8 +227,8 @@ class Settings(BaseSettings):
     )
     transport: Literal["stdio", "http"] = Field(default="stdio", description="How clients connect.")
     log_level: LogLevel = Field(default="INFO", description="Threshold of the JSON log lines on stderr.")
-    tools: list[Literal["data", "files", "web"]] = Field(
-        default_factory=lambda: ["data", "files", "web"],
+    tools: list[Literal["data", "files", "web", "analysis"]] = Field(
+        default_factory=lambda: ["data", "files", "web", "analysis"],
         description="Capability groups to offer; drop some to fit a client's tool budget.",
     )
     http: HttpSettings = Field(default_factory=HttpSettings)
@@ -235,6 +237,8 @@ class Settings(BaseSettings):
     data: DataSettings = Field(default_factory=DataSettings)
     files: FilesSettings = Field(default_factory=FilesSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+    state: StateSettings = Field(default_factory=StateSettings)
 
     @field_validator("log_level", mode="before")
     @classmethod

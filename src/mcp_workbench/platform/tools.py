@@ -203,8 +203,9 @@ def _example(schema: dict[str, Any], depth: int = 0) -> Any:
     return {"string": "text", "integer": 1, "number": 1.5, "boolean": True}.get(kind or "", "value")
 
 
-async def tool_boundary(tool: str, work: Callable[[], Awaitable[Answer]]) -> ToolResult:
-    """Run ``work`` and turn its outcome into a tool result, errors included."""
+async def tool_boundary(tool: str, work: Callable[[], Awaitable[Answer | ToolResult]]) -> ToolResult:
+    """Run ``work`` and turn its outcome into a tool result, errors included. A ``ToolResult`` passes
+    as it is (a multi-round tool's ``InputRequiredToolResult``)."""
     record = current_call()
     try:
         answer = await work()
@@ -218,14 +219,14 @@ async def tool_boundary(tool: str, work: Callable[[], Awaitable[Answer]]) -> Too
             record.error_code = "INTERNAL_ERROR"
         log.exception("unexpected error in tool", extra={"tool": tool, "correlation_id": correlation_id})
         return error_result(internal_error(), correlation_id)
-    return answer.to_tool_result()
+    return answer if isinstance(answer, ToolResult) else answer.to_tool_result()
 
 
 class ModelTool(Tool):
     """A tool whose arguments are exactly one pydantic model."""
 
     _model: type[BaseModel] = PrivateAttr()
-    _handler: Callable[[Any], Awaitable[Answer]] = PrivateAttr()
+    _handler: Callable[[Any], Awaitable[Answer | ToolResult]] = PrivateAttr()
 
     @classmethod
     def build(
@@ -235,7 +236,7 @@ class ModelTool(Tool):
         title: str,
         description: str,
         model: type[BaseModel],
-        handler: Callable[[Any], Awaitable[Answer]],
+        handler: Callable[[Any], Awaitable[Answer | ToolResult]],
         annotations: ToolAnnotations,
         scope: str,
     ) -> ModelTool:
