@@ -3,7 +3,7 @@ model's self-correction needs, and what score mode hands a calling agent to fix.
 
 - ``figures``: every figure matches a value the server computed (see :mod:`.figures`);
 - ``quotes``: every quoted passage appears word for word in the context;
-- ``criteria``: every criterion the caller gave is addressed (most of its key words appear);
+- ``criteria``: every criterion the caller gave is addressed (more than half of its key words appear);
 - ``length``: the draft is within the configured word bounds.
 """
 
@@ -121,7 +121,7 @@ def criterion_coverage(criterion: str, draft_words: set[str]) -> float:
 
 def check_criteria(draft: str, criteria: Sequence[str]) -> Check:
     draft_words = words(draft)
-    missed = [c for c in criteria if criterion_coverage(c, draft_words) < 0.5]
+    missed = [c for c in criteria if criterion_coverage(c, draft_words) <= 0.5]
     if missed:
         shown = "; ".join(f'"{c[:100]}"' for c in missed)
         return Check(

@@ -92,7 +92,7 @@ def _column_line(column: dict[str, Any]) -> str:
         parts.append(", ".join(stats))
     if outliers := column.get("outliers"):
         examples = ", ".join(_value(v) for v in outliers["examples"])
-        parts.append(f"{outliers['count']} outliers {outliers['rule']}, e.g. {examples}")
+        parts.append(f"outliers: {outliers['count']} {outliers['rule']}, e.g. {examples}")
     if top := column.get("top"):
         shown = ", ".join(f"{_cell(t['value'])} ×{t['count']} ({number(round(t['share'] * 100, 2))}%)" for t in top)
         parts.append(f"most frequent: {shown}")

@@ -1,0 +1,47 @@
+"""Fixtures of the analysis tests: a scripted model and a real client on a fresh server, in both eras."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from fastmcp import Client
+
+from mcp_workbench.server import build_server
+from mcp_workbench.settings import Settings
+from tests.analysis.scripted import ScriptedModel
+from tests.conftest import Session
+
+TASK = "How did sales go in March?"
+REPORT = (
+    "Monthly report. In March the shop sold 120 units, up from 95 in February. "
+    'Returns stayed low at 4 units. The manager wrote: "March was our best month since the opening."'
+)
+CONTEXT = [{"kind": "text", "text": REPORT, "title": "report"}]
+
+
+@pytest.fixture
+def model() -> ScriptedModel:
+    return ScriptedModel()
+
+
+@pytest.fixture
+def analysis_settings(make_settings: Callable[..., Settings]) -> Callable[..., Settings]:
+    def make(**analysis: Any) -> Settings:
+        return make_settings(tools=["analysis"], analysis=analysis)
+
+    return make
+
+
+@pytest.fixture
+def sampling(era: str, model: ScriptedModel) -> Callable[..., Any]:
+    """``async with sampling(settings) as session``: a client whose model is the scripted one."""
+
+    @asynccontextmanager
+    async def open_session(settings: Settings, **client: Any) -> AsyncIterator[Session]:
+        async with Client(build_server(settings), mode=era, sampling_handler=model.sampling_handler(), **client) as c:
+            yield Session(c)
+
+    return open_session
