@@ -51,6 +51,7 @@ async def test_catalog_fits_every_client(session) -> None:
     assert annotations["data_write"].destructive_hint is True and annotations["data_write"].read_only_hint is False
     assert annotations["web_fetch"].read_only_hint is True and annotations["web_fetch"].open_world_hint is True
     assert annotations["web_fetch"].destructive_hint is False and annotations["web_fetch"].idempotent_hint is True
+    assert annotations["analyze"].read_only_hint is True and annotations["analyze"].destructive_hint is False
 
 
 async def test_server_info_names_mcp_workbench_and_its_version(era: str, make_settings) -> None:
@@ -101,11 +102,20 @@ async def test_reading_a_missing_table_resource_is_an_error(session) -> None:
 
 async def test_explore_prompt_guides_through_the_tools(session) -> None:
     prompts = await session.client.list_prompts()
-    assert [p.name for p in prompts] == ["explore_database"]
-    assert prompts[0].title and prompts[0].description
+    assert [p.name for p in prompts] == ["explore_database", "analysis"]
+    assert all(p.title and p.description for p in prompts)
     result = await session.client.get_prompt("explore_database", {"source": "workspace", "focus": "orders"})
     text = result.messages[0].content.text
     assert '"operation": "tables"' in text and "orders" in text
+
+
+async def test_analysis_prompt_guides_through_the_loop_and_score_mode(session) -> None:
+    result = await session.client.get_prompt("analysis", {"task": "Why did churn rise?", "criteria": "Name causes\nCite"})
+    text = result.messages[0].content.text
+    assert text.startswith("Produce a checked analysis of: Why did churn rise?")
+    assert '"mode": "score"' in text and "brief.prompt" in text and "threshold_met" in text
+    assert "Use these criteria: ['Name causes', 'Cite']." in text
+    assert '"kind": "sql"' not in text  # this server gathers text only: the prompt offers no other kind
 
 
 async def test_completions_offer_source_and_table_names(session) -> None:

@@ -50,7 +50,8 @@ def test_revocation_is_seen_by_another_store_instance(tmp_path: Path) -> None:
 def test_scopes_are_checked() -> None:
     assert parse_scopes("data:read, web", SCOPES) == ["data:read", "web"]
     assert parse_scopes("*", SCOPES) == ["*"]
-    for useless in ("data:readd", "", " , ", "research", "analyze", "data:read,admin"):
+    assert parse_scopes("analyze", SCOPES) == ["analyze"]
+    for useless in ("data:readd", "", " , ", "research", "analyse", "data:read,admin"):
         with pytest.raises(ValueError, match="opens nothing"):
             parse_scopes(useless, SCOPES)
 

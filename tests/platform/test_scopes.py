@@ -26,7 +26,7 @@ pytestmark = pytest.mark.anyio
 FILE_TEMPLATE = "files://{root}/{path*}"
 TABLE_TEMPLATE = "data://{source}/tables/{table}"
 SCHEMA = "data://workspace/schema"
-EVERY_TOOL = ["data_read", "data_write", "files_read", "files_write", "web_fetch"]
+EVERY_TOOL = ["analyze", "data_read", "data_write", "files_read", "files_write", "web_fetch"]
 
 # What a key with each scope finds: tools, resources, resource templates, prompts.
 VISIBLE = {
@@ -35,7 +35,8 @@ VISIBLE = {
     "files:write": (["files_write"], [], [], []),
     "data:read": (["data_read"], [SCHEMA], [TABLE_TEMPLATE], ["explore_database"]),
     "data:write": (["data_write"], [], [], []),
-    "*": (EVERY_TOOL, [SCHEMA], [TABLE_TEMPLATE, FILE_TEMPLATE], ["explore_database"]),
+    "analyze": (["analyze"], [], [], ["analysis"]),
+    "*": (EVERY_TOOL, [SCHEMA], [TABLE_TEMPLATE, FILE_TEMPLATE], ["analysis", "explore_database"]),
 }
 
 # Reads that reach a file or a database, each with the scope that opens it.

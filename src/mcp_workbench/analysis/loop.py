@@ -32,7 +32,7 @@ from mcp_workbench.analysis.figures import ComputedFigures
 from mcp_workbench.analysis.judge import Rating, judge_request, parse_judgement
 from mcp_workbench.analysis.prompts import candidate_request, first_prompt, revision_prompt
 from mcp_workbench.analysis.result import AnalysisResult, StopReason
-from mcp_workbench.platform.sampling import Ask, Completion, CompletionRequest, Done, State
+from mcp_workbench.platform.sampling import Ask, Completion, CompletionRequest, Done, State, first_failure
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class AnalysisLoop:
         judged = answers[batch["n"]] if batch["judge"] is not None else None
         if judged is not None and judged.ok:
             self._apply_judgement(state, judged.text or "", batch["order"])
-        failed = next((a for a in answers if not a.ok), None)
+        failed = first_failure(answers)
         if failed is not None:
             state["declined"] = failed.error
             return self._finish(state, "declined")

@@ -34,6 +34,7 @@ from mcp_workbench.platform.sampling.core import (
     Sampler,
     State,
     StopReason,
+    first_failure,
 )
 
 __all__ = [
@@ -50,4 +51,5 @@ __all__ = [
     "Sampler",
     "State",
     "StopReason",
+    "first_failure",
 ]

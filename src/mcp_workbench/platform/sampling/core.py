@@ -72,20 +72,29 @@ class CompletionRequest:
 
 @dataclass(frozen=True, slots=True)
 class Completion:
-    """The answer to one request: ``text``, or ``error`` when it was refused, failed or timed out."""
+    """The answer to one request: ``text``, or ``error`` when it was refused, failed or timed out.
+    ``skipped``: it failed only because another request of its round failed first (whose error is
+    the one to report)."""
 
     text: str | None
     model: str | None = None
     stop_reason: str | None = None
     error: str | None = None
+    skipped: bool = False
 
     @property
     def ok(self) -> bool:
         return self.error is None and self.text is not None
 
     @classmethod
-    def failed(cls, error: str) -> Completion:
-        return cls(text=None, error=error)
+    def failed(cls, error: str, *, skipped: bool = False) -> Completion:
+        return cls(text=None, error=error, skipped=skipped)
+
+
+def first_failure(answers: Sequence[Completion]) -> Completion | None:
+    """The failure that ended a round (a refusal rather than the requests it cut short), or None."""
+    failed = [a for a in answers if not a.ok]
+    return next((a for a in failed if not a.skipped), failed[0] if failed else None)
 
 
 @dataclass(frozen=True)

@@ -65,4 +65,4 @@ async def answer_round(requests: Sequence[CompletionRequest], complete: Complete
     async with anyio.create_task_group() as group:
         for index, request in enumerate(requests):
             group.start_soon(one, group, index, request)
-    return [answer or Completion.failed(NOT_ANSWERED) for answer in answers]
+    return [answer or Completion.failed(NOT_ANSWERED, skipped=True) for answer in answers]
