@@ -110,7 +110,9 @@ async def test_explore_prompt_guides_through_the_tools(session) -> None:
 
 
 async def test_analysis_prompt_guides_through_the_loop_and_score_mode(session) -> None:
-    result = await session.client.get_prompt("analysis", {"task": "Why did churn rise?", "criteria": "Name causes\nCite"})
+    result = await session.client.get_prompt(
+        "analysis", {"task": "Why did churn rise?", "criteria": "Name causes\nCite"}
+    )
     text = result.messages[0].content.text
     assert text.startswith("Produce a checked analysis of: Why did churn rise?")
     assert '"mode": "score"' in text and "brief.prompt" in text and "threshold_met" in text

@@ -123,8 +123,12 @@ class AnalysisLoop:
         parent = state["best"] or _most_checked(state["pending"])
         if parent is None:
             return first_prompt(self.s.task, state["ctx"], self.s.criteria, **common)
-        return revision_prompt(self.s.task, state["ctx"], self.s.criteria, parent["text"], self._feedback(parent),
-                               **common)  # fmt: skip
+        feedback = self._feedback(parent)
+        judged = state["hist"][-1]["iteration"] if state["hist"] else 0
+        if (stale := judged - parent.get("iteration", judged)) > 0:
+            feedback.append(f"The revisions of the last {stale} iteration(s) scored no higher than this draft: "
+                            "take a different approach to the issues above rather than small edits.")  # fmt: skip
+        return revision_prompt(self.s.task, state["ctx"], self.s.criteria, parent["text"], feedback, **common)
 
     def _feedback(self, candidate: dict[str, Any]) -> list[str]:
         lines = []

@@ -27,8 +27,7 @@ def back_channel(session: Any) -> str | None:
     if getattr(session, "can_send_request", False):
         return "request"
     connection = getattr(session, "_connection", None)  # the SDK has no public accessor for it
-    outbound = getattr(connection, "outbound", None)
-    if getattr(outbound, "can_send_request", False):
+    if getattr(connection, "has_standalone_channel", False):
         return "session"
     return None
 
