@@ -55,6 +55,10 @@ def render(results: dict[str, Any], labels: dict[str, str]) -> str:
         from bench.research import render as research_report
 
         lines += [research_report(results["research"]), ""]
+    if "analyze" in results:
+        from bench.analyze import report as analyze_report
+
+        lines += [analyze_report(results["analyze"]), ""]
     if results.get("notes"):
         lines += ["## Notes from the run", ""] + [f"- {n}" for n in results["notes"]] + [""]
     return "\n".join(lines)

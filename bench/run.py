@@ -785,14 +785,29 @@ def prepare(work: Path, plan: Plan, floor: dict[str, str | None], notes: list[st
     return ctx, pages
 
 
+def named_phases(ctx: Context, phases: list[str], results: dict[str, Any]) -> None:
+    """The phases that run only when named: memory, research, analyze."""
+    if "memory" in phases:
+        say("\n== memory: the worst reads, one fresh server each, peak RSS growth against the bound")
+        results["read_memory"] = memory.run(ctx.work, ctx.fx.db, say=say)
+        results["meta"]["load"].append(load_snapshot("after memory"))
+    if "research" in phases:
+        research_phase(ctx.plan, results)
+    if "analyze" in phases:
+        from bench import analyze
+
+        results["analyze"] = analyze.run(say=say, quick=ctx.plan.quick)
+        results["meta"]["load"].append(load_snapshot("after analyze"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="reduced run (about 3 minutes)")
     parser.add_argument(
         "--only",
         action="append",
-        choices=["cold", "stdio", "http", "memory", "research"],
-        help="run only these phases (repeatable; memory and research run only when named)",
+        choices=["cold", "stdio", "http", "memory", "research", "analyze"],
+        help="run only these phases (repeatable; memory, research and analyze run only when named)",
     )
     parser.add_argument(
         "--work",
@@ -840,12 +855,7 @@ def main(argv: list[str] | None = None) -> int:
         if "http" in phases:
             results["http"] = http_phase(ctx)
             results["meta"]["load"].append(load_snapshot("after HTTP"))
-        if "memory" in phases:
-            say("\n== memory: the worst reads, one fresh server each, peak RSS growth against the bound")
-            results["read_memory"] = memory.run(ctx.work, ctx.fx.db, say=say)
-            results["meta"]["load"].append(load_snapshot("after memory"))
-        if "research" in phases:
-            research_phase(plan, results)
+        named_phases(ctx, phases, results)
         results["meta"]["busy_after"] = proc.busy_fraction(2.0)
         results["meta"]["duration_s"] = round(time.time() - started)
         results["notes"] = ctx.notes

@@ -16,6 +16,7 @@ import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 _SCALES = {
     "k": 1e3,
@@ -52,6 +53,14 @@ class Figure:
     percent: bool
     plain: bool
     """Written as a bare whole number: no decimals, separators, percent or scale word."""
+
+
+def _value(match: re.Match[str]) -> tuple[float, bool]:
+    """A figure's value (scale applied) and whether it is a percentage."""
+    whole, frac, pct, attached, word = match.group("int", "frac", "pct", "attached", "word")
+    value = float(whole.replace(",", "") + (frac or ""))
+    scale = attached or word
+    return (value * _SCALES[scale.lower()] if scale else value), pct is not None
 
 
 def _parse(match: re.Match[str]) -> Figure:
@@ -94,13 +103,9 @@ class ComputedFigures:
 
     @classmethod
     def of(cls, *texts: str) -> ComputedFigures:
-        values: list[float] = []
-        for text in texts:
-            for figure in figures_in(text):
-                values.append(figure.value)
-                if figure.percent:
-                    values.append(figure.value / 100)
-        return cls(values)
+        """The figures of ``texts``: kept for the last few texts, as every round of one analysis
+        asks for the same context's figures again."""
+        return _computed(texts)
 
     def __len__(self) -> int:
         return len(self._values)
@@ -128,3 +133,15 @@ def unmatched(draft: str, computed: ComputedFigures) -> tuple[list[str], int]:
         if not computed.matches(figure) and figure.written not in missing:
             missing.append(figure.written)
     return missing, count
+
+
+@lru_cache(maxsize=16)
+def _computed(texts: tuple[str, ...]) -> ComputedFigures:
+    values: list[float] = []
+    for text in texts:
+        for match in _FIGURE.finditer(_DATE_TIME.sub(" ", text)):
+            value, percent = _value(match)
+            values.append(value)
+            if percent:
+                values.append(value / 100)
+    return ComputedFigures(values)

@@ -39,7 +39,7 @@ class Envelope:
             separators=(",", ":"),
             ensure_ascii=False,
         ).encode("utf-8", "surrogatepass")
-        return _PREFIX + base64.urlsafe_b64encode(zlib.compress(plain, 6)).decode("ascii")
+        return _PREFIX + base64.urlsafe_b64encode(zlib.compress(plain, 1)).decode("ascii")
 
     @classmethod
     def decode(cls, text: str) -> Envelope:
