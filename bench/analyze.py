@@ -106,6 +106,13 @@ async def _measure(reps: int) -> dict[str, Any]:
 
         results: dict[str, Any] = {}
         async with Client(server, sampling_handler=no_model) as client:
+            trivial = {"task": "Say hello.", "context": [{"kind": "text", "text": "hello"}], "mode": "brief"}
+            floor: list[float] = []
+            for _ in range(reps * 5 + 5):  # the first five warm up
+                durations.ms.clear()
+                await client.session.call_tool("analyze", trivial)
+                floor.extend(durations.ms)
+            floor_ms = median(floor[5:])
             for iterations in ITERATIONS:
                 args = {
                     "task": "How did the quarter go, by region, and what changed?",
@@ -149,7 +156,12 @@ async def _measure(reps: int) -> dict[str, Any]:
                     "state_bytes": sizes[0],
                     "max_state_bytes": max(max(rep) for rep in sizes),
                 }
-    return {"reps": reps, "context_chars": sum(len(i["text"]) for i in _context()), "by_iterations": results}
+    return {
+        "reps": reps,
+        "context_chars": sum(len(i["text"]) for i in _context()),
+        "trivial_call_ms": round(floor_ms, 3),
+        "by_iterations": results,
+    }
 
 
 def run(say: Any = print, quick: bool = False) -> dict[str, Any]:
@@ -165,18 +177,29 @@ def report(results: dict[str, Any]) -> str:
         "",
         (
             f"Two candidates per iteration, {results['context_chars']:,} characters of context, medians of "
-            f"{results['reps']} runs; times are the server's own per tools/call (in process)."
+            f"{results['reps']} runs; times are the server's own per tools/call (in process). For scale, a "
+            f"near-trivial analyze call (mode brief, one word of context) took {results['trivial_call_ms']:.2f} ms "
+            "in the same run (×: a round's time over it)."
         ),
         "",
-        "| iterations | rounds | stop | first round ms | later rounds ms (median) | all rounds ms | max state KB |",
+        "| iterations | calls | stop | first call ms | later calls ms (median) | all calls ms | max state KB |",
         "|---:|---:|---|---:|---:|---:|---:|",
     ]
+    floor = results["trivial_call_ms"]
     for iterations, row in results["by_iterations"].items():
         lines.append(
-            f"| {iterations} | {row['rounds']} | {row['stop_reason']} | {row['first_round_ms']:.1f} | "
-            f"{row['later_round_ms']:.1f} | {row['total_ms']:.1f} | {row['max_state_bytes'] / 1024:.1f} |"
+            f"| {iterations} | {row['rounds']} | {row['stop_reason']} | {row['first_round_ms']:.1f} "
+            f"({row['first_round_ms'] / floor:.0f}×) | {row['later_round_ms']:.1f} "
+            f"({row['later_round_ms'] / floor:.0f}×) | {row['total_ms']:.1f} | {row['max_state_bytes'] / 1024:.1f} |"
         )
-    lines += ["", "State handed to the client after each round (bytes, first run):", ""]
+    lines += [
+        "",
+        (
+            "Calls: every round is one tools/call, and the answer is one more. State handed to the client after "
+            "each round (bytes, first run):"
+        ),
+        "",
+    ]
     for iterations, row in results["by_iterations"].items():
         lines.append(f"- {iterations} iteration(s): {', '.join(f'{b:,}' for b in row['state_bytes'])}")
     return "\n".join(lines) + "\n"

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mcp_workbench.analysis.checks import criterion_coverage, run_checks
+from mcp_workbench.analysis.checks import criterion_coverage, prefixes, run_checks
 from mcp_workbench.analysis.figures import ComputedFigures
 from mcp_workbench.analysis.judge import SCALE
-from mcp_workbench.analysis.profile import words
 from mcp_workbench.analysis.prompts import SYSTEM, first_prompt
 from mcp_workbench.analysis.render import RenderedContext
 from mcp_workbench.analysis.result import AnalysisResult
@@ -92,8 +91,8 @@ def score_result(
         max_words=max_words,
     )
     score = sum(1 for c in checks if c.passed) / len(checks)
-    draft_words = words(draft)
-    scores = {c: criterion_coverage(c, draft_words) for c in criteria} if custom_criteria else {}
+    found = prefixes(draft)
+    scores = {c: criterion_coverage(c, found) for c in criteria} if custom_criteria else {}
     failed = [c for c in checks if not c.passed]
     met = score >= threshold
     if failed:

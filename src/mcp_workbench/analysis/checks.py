@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 from mcp_workbench.analysis.figures import ComputedFigures, unmatched
 from mcp_workbench.analysis.profile import words
@@ -77,7 +78,10 @@ class Check:
         return asdict(self)
 
 
+@lru_cache(maxsize=32)
 def _normal(text: str) -> str:
+    """Lower case, one kind of quote and dash, single spaces (kept for the last few texts: every
+    candidate of an analysis is checked against the same context)."""
     text = text.replace("’", "'").replace("‘", "'").replace("–", "-").replace("—", "-")
     return " ".join(text.lower().split())
 
@@ -97,8 +101,7 @@ def check_figures(draft: str, computed: ComputedFigures) -> Check:
 
 def check_quotes(draft: str, context: str) -> Check:
     quotes = [q.strip() for q in _QUOTE.findall(draft) if len(q.split()) >= 3]
-    haystack = _normal(context)
-    missing = [q for q in quotes if _normal(q) not in haystack]
+    missing = [q for q in quotes if _normal(q) not in _normal(context)] if quotes else []
     if missing:
         shown = "; ".join(f'"{q[:80]}{"…" if len(q) > 80 else ""}"' for q in missing[:3])
         return Check(
@@ -110,18 +113,23 @@ def check_quotes(draft: str, context: str) -> Check:
     return Check("quotes", True, f"all {len(quotes)} quoted passages appear in the context")
 
 
-def criterion_coverage(criterion: str, draft_words: set[str]) -> float:
-    """Share of a criterion's key words found in the draft (a five-letter prefix is enough)."""
+def criterion_coverage(criterion: str, draft_prefixes: set[str]) -> float:
+    """Share of a criterion's key words found in the draft (``prefixes(draft)``: a five-letter
+    prefix is enough)."""
     key = [w for w in words(criterion) if w not in _RUBRIC_WORDS]
     if not key:
         return 1.0
-    prefixes = {w[:5] for w in draft_words}
-    return sum(1 for w in key if w[:5] in prefixes) / len(key)
+    return sum(1 for w in key if w[:5] in draft_prefixes) / len(key)
+
+
+def prefixes(text: str) -> set[str]:
+    """The five-letter prefixes of the content words of ``text``."""
+    return {w[:5] for w in words(text)}
 
 
 def check_criteria(draft: str, criteria: Sequence[str]) -> Check:
-    draft_words = words(draft)
-    missed = [c for c in criteria if criterion_coverage(c, draft_words) <= 0.5]
+    found = prefixes(draft)
+    missed = [c for c in criteria if criterion_coverage(c, found) <= 0.5]
     if missed:
         shown = "; ".join(f'"{c[:100]}"' for c in missed)
         return Check(

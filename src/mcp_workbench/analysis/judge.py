@@ -94,7 +94,7 @@ def parse_judgement(text: str, shown: Sequence[int], criteria_count: int) -> dic
         scores = tuple(_mark(entry["scores"].get(str(n))) for n in range(1, criteria_count + 1))
         if all(s is None for s in scores):
             continue
-        reasons_raw = entry.get("reasons") if isinstance(entry.get("reasons"), dict) else {}
+        reasons_raw = entry["reasons"] if isinstance(entry.get("reasons"), dict) else {}
         reasons = tuple(str(reasons_raw.get(str(n), ""))[:500] for n in range(1, criteria_count + 1))
         ratings[index] = Rating(scores, reasons)
     return ratings

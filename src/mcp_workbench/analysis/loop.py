@@ -96,7 +96,8 @@ class AnalysisLoop:
 
     def _next(self, state: State) -> Ask | Done[AnalysisResult]:
         requests: list[CompletionRequest] = []
-        judge, shown = state["pending_it"], []
+        judge: int | None = state["pending_it"]
+        shown: list[int] = []
         more = state["it"] < self.s.max_iterations and (judge is None or self.s.pipelined)
         generate = state["it"] + 1 if more else None
         if generate is not None:

@@ -52,12 +52,15 @@ class AnalysisService:
             return await sampler.run(loop, self._budget(sampler.route), progress)
         require_gatherers(args.context, self.gatherers)
         rendered = await self._context(args, caller, progress)
-        bounds = {"threshold": args.quality_threshold, "min_words": s.min_words, "max_words": s.max_words}
+        threshold, words = args.quality_threshold, {"min_words": s.min_words, "max_words": s.max_words}
         if args.mode == "score":
             assert args.draft is not None
-            return score_result(args.task, args.draft, criteria, bool(args.criteria), rendered, **bounds)
+            return score_result(
+                args.task, args.draft, criteria, bool(args.criteria), rendered, threshold=threshold, **words
+            )
         if args.mode == "brief" or sampler.route is Route.NONE:
-            return brief_result(args.task, criteria, rendered, requested=args.mode == "brief", **bounds)
+            return brief_result(args.task, criteria, rendered, threshold=threshold, requested=args.mode == "brief",
+                                **words)  # fmt: skip
         loop = self._loop(args, criteria, sampler, rendered)
         return await sampler.run(loop, self._budget(sampler.route), progress)
 

@@ -24,7 +24,6 @@ from enum import StrEnum
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
 R = TypeVar("R")
-R_co = TypeVar("R_co", covariant=True)
 
 State = dict[str, Any]
 """An algorithm's state: JSON-serialisable, owned by the algorithm."""
@@ -115,14 +114,14 @@ class Done(Generic[R]):
 Step = Ask | Done[R]
 
 
-class Algorithm(Protocol[R_co]):
+class Algorithm(Protocol[R]):
     """A replayable step machine (see the module docstring)."""
 
-    def start(self) -> Ask | Done[R_co]: ...
+    def start(self) -> Ask | Done[R]: ...
 
-    def resume(self, state: State, answers: Sequence[Completion]) -> Ask | Done[R_co]: ...
+    def resume(self, state: State, answers: Sequence[Completion]) -> Ask | Done[R]: ...
 
-    def stop(self, state: State, reason: StopReason) -> Done[R_co]: ...
+    def stop(self, state: State, reason: StopReason) -> Done[R]: ...
 
 
 @dataclass(frozen=True, slots=True)
