@@ -113,3 +113,26 @@ async def test_the_handshake_era_over_http_reaches_the_clients_model(replicas: d
     ) as client:
         result = await client.call_tool_mcp("analyze", {"task": TASK, "context": CONTEXT})
     assert (result.structured_content["route"], result.structured_content["stop_reason"]) == ("session", "threshold")
+
+
+async def test_the_workers_of_one_server_share_a_key_without_configuration(tmp_path_factory) -> None:
+    """``serve --workers 2`` with no [state] keys: each round may reach either worker (a new
+    connection per request, spread by the kernel), and every one accepts the state."""
+    data = tmp_path_factory.mktemp("workers")
+    server = HttpServer(["--workers", "2"], data, {"WORKBENCH_TOOLS": "analysis", "WORKBENCH_LOG_LEVEL": "WARNING"})
+    server.start(timeout=120)  # two worker processes start on a busy machine
+    try:
+        model = ScriptedModel(marks=lambda k, c: 5 if k == 3 else 3)
+
+        def factory(**options: Any) -> httpx2.AsyncClient:
+            return httpx2.AsyncClient(limits=httpx2.Limits(max_keepalive_connections=0), **options)
+
+        http = StreamableHttpTransport(server.url, auth=create_key(data, "analyze"), httpx_client_factory=factory)
+        async with Client(http, sampling_handler=model.sampling_handler()) as client:
+            result = await client.call_tool_mcp(
+                "analyze", {"task": TASK, "context": CONTEXT, "max_iterations": 4, "quality_threshold": 0.9}
+            )
+    finally:
+        server.stop()
+    assert not result.is_error, result.content[0].text
+    assert (result.structured_content["stop_reason"], result.structured_content["iterations_used"]) == ("threshold", 3)

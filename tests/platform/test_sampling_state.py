@@ -89,3 +89,14 @@ def test_a_continuation_token_is_never_a_request_state() -> None:
     codec = request_state_security(load_settings(None, state={"keys": [KEY_A]}).state, [KEY_A.encode()]).codec
     with pytest.raises(InvalidRequestState):
         codec.unseal(token)
+
+
+def test_workers_started_together_share_a_key_made_for_them(tmp_path: Path) -> None:
+    from mcp_workbench.platform.sealing import shared_by_processes
+
+    state = load_settings(None, data_dir=tmp_path).state
+    shared = shared_by_processes(state)
+    assert len(shared.keys) == 1 and len(secrets_of(shared)[0]) == 64
+    assert secrets_of(shared) == secrets_of(shared)  # every worker unseals what another sealed
+    configured = load_settings(None, data_dir=tmp_path, state={"keys": [KEY_A]}).state
+    assert shared_by_processes(configured) is configured

@@ -42,6 +42,7 @@ from typing import Any
 
 import uvicorn
 
+from mcp_workbench.platform.sealing import shared_by_processes
 from mcp_workbench.settings import Settings
 
 log = logging.getLogger("mcp_workbench.workers")
@@ -354,6 +355,7 @@ def serve_workers(settings: Settings, options: dict[str, Any]) -> int:
     log.info(
         "listening", extra={"host": host, "port": port, "workers": settings.http.workers, "reuseport": HAS_REUSEPORT}
     )
+    settings = settings.model_copy(update={"state": shared_by_processes(settings.state)})  # one key for all workers
     try:
         return Supervisor(settings, {**options, "port": port}, None if HAS_REUSEPORT else hold).run()
     finally:

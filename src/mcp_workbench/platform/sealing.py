@@ -79,6 +79,14 @@ class StateSettings(BaseModel):
         return keys
 
 
+def shared_by_processes(settings: StateSettings) -> StateSettings:
+    """``settings`` with a key made now when none is configured, for worker processes started
+    together: each would otherwise make its own, and refuse the state the others sealed."""
+    if settings.keys:
+        return settings
+    return settings.model_copy(update={"keys": [SecretStr(os.urandom(MIN_KEY_BYTES).hex())]})
+
+
 def secrets_of(settings: StateSettings) -> list[bytes]:
     """The configured secrets, or one made now for this process when none are configured."""
     return [key.get_secret_value().encode() for key in settings.keys] or [os.urandom(MIN_KEY_BYTES)]
