@@ -93,6 +93,7 @@ def build_server(
     )
 
     budgets = Budgets(settings.timeouts.for_tool, commit_hook=commit_hook)
+    state_secrets = secrets_of(settings.state)  # one set per server, for all state sealed into clients' hands
 
     @asynccontextmanager
     async def lifespan(_server: FastMCP) -> AsyncIterator[dict[str, Any]]:
@@ -138,7 +139,7 @@ def build_server(
         ],
         mask_error_details=True,
         on_duplicate="error",
-        request_state_security=request_state_security(settings.state, secrets_of(settings.state)),
+        request_state_security=request_state_security(settings.state, state_secrets),
     )
     services = Services()
     specs = [spec for spec in CAPABILITIES if settings.enabled(spec.group)] + list(extra_capabilities)

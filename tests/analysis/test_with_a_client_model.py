@@ -99,6 +99,7 @@ async def test_progress_is_reported_at_each_stage_and_round(era, sampling, analy
     assert seen[0] == "gathering 1 context item(s)"
     assert f"round 1 ({route}): 2 candidate(s) for iteration 1" in seen
     assert f"round 2 ({route}): judging iteration 1" in seen
+    assert seen[1] == "context profiled: 189 characters" and seen[-1] == "finished: max_iterations, score 0.50"
 
 
 # --- refusals -------------------------------------------------------------------------------------

@@ -47,29 +47,37 @@ class AnalysisService:
     ) -> AnalysisResult | Pending:
         s = self.settings
         criteria = tuple(args.criteria) or DEFAULT_CRITERIA
+        report = progress or _silent
         if sampler.continuing:  # a later guard round: the state holds the context gathered in the first
             loop = self._loop(args, criteria, sampler)
-            return await sampler.run(loop, self._budget(sampler.route), progress)
+            return await _finished(await sampler.run(loop, self._budget(sampler.route), progress), report)
         require_gatherers(args.context, self.gatherers)
-        rendered = await self._context(args, caller, progress)
+        rendered = await self._context(args, caller, report)
         threshold, words = args.quality_threshold, {"min_words": s.min_words, "max_words": s.max_words}
         if args.mode == "score":
             assert args.draft is not None
+            await report(0, None, "checking the draft")
             return score_result(
                 args.task, args.draft, criteria, bool(args.criteria), rendered, threshold=threshold, **words
             )
         if args.mode == "brief" or sampler.route is Route.NONE:
+            await report(
+                0, None, "writing the brief (no model on this call)" if args.mode == "auto" else "writing the brief"
+            )
             return brief_result(args.task, criteria, rendered, threshold=threshold, requested=args.mode == "brief",
                                 **words)  # fmt: skip
         loop = self._loop(args, criteria, sampler, rendered)
-        return await sampler.run(loop, self._budget(sampler.route), progress)
+        return await _finished(await sampler.run(loop, self._budget(sampler.route), progress), report)
 
-    async def _context(self, args: AnalyzeArgs, caller: Caller, progress: Progress | None) -> RenderedContext:
+    async def _context(self, args: AnalyzeArgs, caller: Caller, report: Progress) -> RenderedContext:
         s = self.settings
-        if progress is not None and args.context:
-            await progress(0, None, f"gathering {len(args.context)} context item(s)")
+        if args.context:
+            await report(0, None, f"gathering {len(args.context)} context item(s)")
         gathered = await gather_all(args.context, caller, self.gatherers, max_rows=s.item_rows)
-        return render_context(gathered, args.task, item_chars=s.item_chars, total_chars=s.total_chars)
+        rendered = render_context(gathered, args.task, item_chars=s.item_chars, total_chars=s.total_chars)
+        cut = f", {len(rendered.cut)} cut(s) at the size caps" if rendered.cut else ""
+        await report(0, None, f"context profiled: {len(rendered.text):,} characters{cut}")
+        return rendered
 
     def _loop(
         self, args: AnalyzeArgs, criteria: tuple[str, ...], sampler: Sampler, rendered: RenderedContext | None = None
@@ -102,3 +110,15 @@ class AnalysisService:
         if route is not Route.GUARD and self.call_budget_s is not None:
             limit = min(limit, self.call_budget_s * (1 - CALL_BUDGET_MARGIN))
         return Budget(limit)
+
+
+async def _silent(done: float, total: float | None, message: str) -> None:
+    """Progress nobody asked for."""
+
+
+async def _finished(outcome: AnalysisResult | Pending, report: Progress) -> AnalysisResult | Pending:
+    if isinstance(outcome, AnalysisResult):
+        await report(
+            outcome.iterations_used, None, f"finished: {outcome.stop_reason}, score {outcome.quality_score:.2f}"
+        )
+    return outcome
