@@ -171,6 +171,6 @@ def checks_factor(checks: Sequence[Check]) -> float:
 
 
 def checks_only_score(checks: Sequence[Check]) -> float:
-    """The score of a draft no judge has rated: half the share of checks it passes, so it never
-    outranks a judged draft that passes them."""
+    """The score of a draft no judge has rated: half the share of checks it passes, so passing the
+    server's checks alone never reaches a threshold above 0.5."""
     return 0.5 * sum(1 for c in checks if c.passed) / len(checks) if checks else 0.0

@@ -33,6 +33,7 @@ from mcp_workbench.analysis.judge import Rating, judge_request, parse_judgement
 from mcp_workbench.analysis.prompts import candidate_request, first_prompt, revision_prompt
 from mcp_workbench.analysis.result import AnalysisResult, StopReason
 from mcp_workbench.platform.sampling import Ask, Completion, CompletionRequest, Done, State, first_failure
+from mcp_workbench.platform.sampling import StopReason as DriverStop
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ class AnalysisLoop:
             return self._finish(state, reason)
         return self._next(state)
 
-    def stop(self, state: State, reason: Any) -> Done[AnalysisResult]:
+    def stop(self, state: State, reason: DriverStop) -> Done[AnalysisResult]:
         state.pop("batch", None)
         return self._finish(state, reason)
 

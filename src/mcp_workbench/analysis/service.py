@@ -50,7 +50,8 @@ class AnalysisService:
         report = progress or _silent
         if sampler.continuing:  # a later guard round: the state holds the context gathered in the first
             loop = self._loop(args, criteria, sampler)
-            return await _finished(await sampler.run(loop, self._budget(sampler.route), progress), report)
+            outcome = await sampler.run(loop, self._budget(sampler.route), progress)
+            return await _finished(outcome, report)
         require_gatherers(args.context, self.gatherers)
         rendered = await self._context(args, caller, report)
         threshold, words = args.quality_threshold, {"min_words": s.min_words, "max_words": s.max_words}
@@ -67,7 +68,8 @@ class AnalysisService:
             return brief_result(args.task, criteria, rendered, threshold=threshold, requested=args.mode == "brief",
                                 **words)  # fmt: skip
         loop = self._loop(args, criteria, sampler, rendered)
-        return await _finished(await sampler.run(loop, self._budget(sampler.route), progress), report)
+        outcome = await sampler.run(loop, self._budget(sampler.route), progress)
+        return await _finished(outcome, report)
 
     async def _context(self, args: AnalyzeArgs, caller: Caller, report: Progress) -> RenderedContext:
         s = self.settings

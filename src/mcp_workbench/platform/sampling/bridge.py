@@ -10,8 +10,6 @@ tool returns :func:`pending_result` of it, and the client calls again with the a
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastmcp.server.context import Context
 from fastmcp.server.dependencies import get_context
 from fastmcp.tools.base import InputRequiredToolResult
@@ -19,7 +17,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mcp_workbench.platform.sampling.core import Algorithm, Budget, Pending, Progress, R, Route
 from mcp_workbench.platform.sampling.guard import MAX_GUARD_ROUNDS, GuardRound
-from mcp_workbench.platform.sampling.inline import run_inline
+from mcp_workbench.platform.sampling.inline import Complete, run_inline
 from mcp_workbench.platform.sampling.routes import Prefer, choose_route
 from mcp_workbench.platform.sampling.server_model import ServerModel
 from mcp_workbench.platform.sampling.session import SessionCompleter, back_channel
@@ -87,7 +85,9 @@ class SamplingCall:
     """One tool call's access to a model (the :class:`~mcp_workbench.platform.sampling.core.Sampler`
     domain code is written against)."""
 
-    def __init__(self, route: Route, ctx: Context, *, guard: GuardRound | None = None, complete: Any = None) -> None:
+    def __init__(
+        self, route: Route, ctx: Context, *, guard: GuardRound | None = None, complete: Complete | None = None
+    ) -> None:
         self._route = route
         self._ctx = ctx
         self._guard = guard

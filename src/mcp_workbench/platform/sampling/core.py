@@ -111,9 +111,6 @@ class Done(Generic[R]):
     result: R
 
 
-Step = Ask | Done[R]
-
-
 class Algorithm(Protocol[R]):
     """A replayable step machine (see the module docstring)."""
 
