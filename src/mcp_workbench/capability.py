@@ -134,6 +134,10 @@ class Services:
             raise ValueError(f"{kind.__name__} is already offered")
         self._offers[kind] = _Offer(service, scope, what)
 
+    def offered(self, kind: type[Any]) -> bool:
+        """Whether some installed capability offers ``kind`` (to whichever callers)."""
+        return kind in self._offers
+
     def for_caller(self, caller: Caller) -> CallerServices:
         return CallerServices(self._offers, caller)
 

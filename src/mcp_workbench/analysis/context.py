@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import anyio
 
 from mcp_workbench.analysis.models import ContextItem, FileItem, SqlItem, TableItem, TextItem, UrlItem
-from mcp_workbench.platform.errors import InvalidInput
+from mcp_workbench.platform.errors import InvalidInput, WorkbenchError
 
 if TYPE_CHECKING:
     from mcp_workbench.platform.identity import Caller
@@ -109,10 +109,25 @@ async def gather_all(
         result.label = describe(item)
         gathered[index] = _capped_rows(result, max_rows)
 
-    async with anyio.create_task_group() as group:
-        for index, item in enumerate(items):
-            group.start_soon(one, index, item)
+    try:
+        async with anyio.create_task_group() as group:
+            for index, item in enumerate(items):
+                group.start_soon(one, index, item)
+    except ExceptionGroup as failed:  # one item's refusal is the call's answer, as that capability's tool gives it
+        refusal = _first_refusal(failed)
+        if refusal is None:
+            raise
+        raise refusal from None
     return [g for g in gathered if g is not None]
+
+
+def _first_refusal(group: BaseExceptionGroup[BaseException]) -> WorkbenchError | None:
+    for error in group.exceptions:
+        if isinstance(error, WorkbenchError):
+            return error
+        if isinstance(error, BaseExceptionGroup) and (inner := _first_refusal(error)) is not None:
+            return inner
+    return None
 
 
 def _capped_rows(gathered: Gathered, max_rows: int) -> Gathered:

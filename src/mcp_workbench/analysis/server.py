@@ -15,6 +15,7 @@ from fastmcp.server.dependencies import get_context
 from fastmcp.tools.base import ToolResult
 from mcp_types import ToolAnnotations
 
+from mcp_workbench.analysis.gatherers import gatherers
 from mcp_workbench.analysis.models import ITEM_MODELS, AnalyzeArgs
 from mcp_workbench.analysis.settings import AnalysisSection, AnalysisSettings
 from mcp_workbench.capability import Capability, Lazy, Services
@@ -143,7 +144,10 @@ def _open(
 
 def install(mcp: FastMCP, section: AnalysisSection, services: Services) -> AnalysisCapability:
     capability = AnalysisCapability(
-        section.analysis, max_state_bytes=section.max_state_bytes, call_budget_s=section.call_budget_s
+        section.analysis,
+        max_state_bytes=section.max_state_bytes,
+        call_budget_s=section.call_budget_s,
+        gatherers=gatherers(services),
     )
     register_analysis(mcp, capability)
     return capability

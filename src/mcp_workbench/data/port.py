@@ -19,6 +19,11 @@ class DataReader(Protocol):
         """The configured sources."""
         ...
 
+    @property
+    def max_rows(self) -> int:
+        """The largest ``limit`` a read may ask for (``[data] max_rows``)."""
+        ...
+
     async def sql(self, source: str, sql: str, params: Sequence[Any] = (), *, limit: int | None = None) -> Page:
         """One read-only statement with ``?`` placeholders bound from ``params``."""
         ...

@@ -68,6 +68,7 @@ class DataService:
     name = "data"
 
     def __init__(self, settings: DataSettings) -> None:
+        self.settings = settings
         self.registry = SourceRegistry(settings)
         self.catalog = SchemaCatalog()
 
@@ -200,6 +201,10 @@ class SourceReader:
 
     def source_names(self) -> list[str]:
         return self._service.registry.names()
+
+    @property
+    def max_rows(self) -> int:
+        return self._service.settings.max_rows
 
     async def sql(self, source: str, sql: str, params: Sequence[Any] = (), *, limit: int | None = None) -> query.Page:
         """One read-only statement, as ``data_read`` operation ``sql`` runs it."""

@@ -118,17 +118,20 @@ class ResearchService:
         reader: Reader | None = None,
         continuation: Mapping[str, Any] | None = None,
         sealer: Sealer | None = None,
+        public: bool = True,
     ) -> ResearchResult:
         """One research call.
 
         ``local``: the caller's own sources (scoped by the adapter). ``continuation``: the
         ``state`` of an earlier result (unsealed by the caller); the run then asks only what
         that one left pending. ``sealer`` turns a new state into the result's ``continuation``.
+        ``public``: whether the caller may use the public sources at all; when not, they are
+        absent from this call, as if not configured.
         """
         start = anyio.current_time()
         budget = request.time_budget_s or self.settings.time_budget_s
         deadline = start + budget
-        call = self._prepare(request, local, continuation)
+        call = self._prepare(request, local, continuation, public=public)
         reporter = Reporter(progress, total=len(call.sources) + 5, heartbeat_s=self.settings.heartbeat_s)
         await reporter.send("plan", f"planning: {clip(call.question, 120)}", step=False)
         async with reporter.heartbeat():
@@ -148,11 +151,12 @@ class ResearchService:
         return result
 
     def _prepare(
-        self, request: ResearchRequest, local: Sequence[Source], continuation: Mapping[str, Any] | None
+        self, request: ResearchRequest, local: Sequence[Source], continuation: Mapping[str, Any] | None, *, public: bool
     ) -> _Call:
-        everything = {**{s.name: s for s in local}, **self.sources}
+        public_sources = self.sources if public else {}
+        everything = {**{s.name: s for s in local}, **public_sources}
         if continuation is None:
-            names = self._selected(request.sources, everything, local)
+            names = self._selected(request.sources, everything, local, public_sources)
             return _Call(
                 question=request.question,
                 depth_name=request.depth,
@@ -240,11 +244,15 @@ class ResearchService:
         return render(result)
 
     def _selected(
-        self, requested: list[str] | None, everything: Mapping[str, Source], local: Sequence[Source]
+        self,
+        requested: list[str] | None,
+        everything: Mapping[str, Source],
+        local: Sequence[Source],
+        public: Mapping[str, Source],
     ) -> list[str]:
         if requested is None:
-            enabled = [n for n, c in self.settings.sources.items() if c.enabled and n in self.sources]
-            extra = [n for n in self.sources if n not in self.settings.sources]
+            enabled = [n for n, c in self.settings.sources.items() if c.enabled and n in public]
+            extra = [n for n in public if n not in self.settings.sources]
             return [*(s.name for s in local), *enabled, *extra]
         unknown = [n for n in requested if n not in everything]
         if unknown:
