@@ -102,7 +102,7 @@ async def test_reading_a_missing_table_resource_is_an_error(session) -> None:
 
 async def test_explore_prompt_guides_through_the_tools(session) -> None:
     prompts = await session.client.list_prompts()
-    assert [p.name for p in prompts] == ["explore_database", "analysis"]
+    assert [p.name for p in prompts] == ["explore_database", "analysis", "research_brief"]
     assert all(p.title and p.description for p in prompts)
     result = await session.client.get_prompt("explore_database", {"source": "workspace", "focus": "orders"})
     text = result.messages[0].content.text
@@ -117,7 +117,8 @@ async def test_analysis_prompt_guides_through_the_loop_and_score_mode(session) -
     assert text.startswith("Produce a checked analysis of: Why did churn rise?")
     assert '"mode": "score"' in text and "brief.prompt" in text and "threshold_met" in text
     assert "Use these criteria: ['Name causes', 'Cite']." in text
-    assert '"kind": "sql"' not in text  # this server gathers text only: the prompt offers no other kind
+    assert '"kind": "sql"' in text and '"kind": "table"' in text and '"kind": "url"' in text
+    assert '"kind": "file"' not in text  # no roots configured here: the prompt offers only what the server gathers
 
 
 async def test_completions_offer_source_and_table_names(session) -> None:
@@ -178,3 +179,10 @@ async def test_every_argument_says_what_it_is_for_each_operation_that_takes_it(t
     assert f"search: {meaning(SearchArgs, 'table')}" in read_table
     assert f"insert, update, delete, drop_table: {meaning(InsertArgs, 'table')}" in write_table
     assert f"create_table: {meaning(CreateTableArgs, 'table')}" in write_table
+
+
+async def test_research_brief_prompt_guides_through_the_tool_and_its_continuation(session) -> None:
+    result = await session.client.get_prompt("research_brief", {"question": "Is coffee healthy?", "depth": "deep"})
+    text = result.messages[0].content.text
+    assert text.startswith("Research this question and report what the evidence says: Is coffee healthy?")
+    assert '"depth": "deep"' in text and "continuation" in text and "confidence" in text

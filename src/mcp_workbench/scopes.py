@@ -9,8 +9,9 @@ FILES_READ = "files:read"
 FILES_WRITE = "files:write"
 WEB = "web"
 ANALYZE = "analyze"
+RESEARCH = "research"
 
-SCOPES = (DATA_READ, DATA_WRITE, FILES_READ, FILES_WRITE, WEB, ANALYZE)
+SCOPES = (DATA_READ, DATA_WRITE, FILES_READ, FILES_WRITE, WEB, ANALYZE, RESEARCH)
 """Every scope some component of this server needs: a key may be given these (or ``*``)."""
 
-__all__ = ["ANALYZE", "DATA_READ", "DATA_WRITE", "FILES_READ", "FILES_WRITE", "SCOPES", "WEB", "scope_tags"]
+__all__ = ["ANALYZE", "DATA_READ", "DATA_WRITE", "FILES_READ", "FILES_WRITE", "RESEARCH", "SCOPES", "WEB", "scope_tags"]

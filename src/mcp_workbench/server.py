@@ -36,6 +36,7 @@ from mcp_workbench.platform.limits import RateLimiter
 from mcp_workbench.platform.metrics import Metrics
 from mcp_workbench.platform.sealing import request_state_security, secrets_of
 from mcp_workbench.platform.timeouts import Budgets, CommitHook
+from mcp_workbench.research import server as research_server
 from mcp_workbench.settings import Settings
 from mcp_workbench.web import server as web_server
 
@@ -66,6 +67,17 @@ CAPABILITIES: tuple[CapabilitySpec, ...] = (
             settings.analysis, settings.state.max_bytes, settings.timeouts.for_tool(analysis_server.TOOL_NAME)
         ),
         analysis_server.install,
+    ),
+    CapabilitySpec(
+        "research",
+        lambda settings: research_server.ResearchSection(
+            settings.research,
+            settings.state,
+            prefer=settings.analysis.prefer,
+            model=settings.analysis.model,
+            request_timeout_s=settings.analysis.request_timeout_s,
+        ),
+        research_server.install,
     ),
 )
 """In install order: a capability may use the services of those before it."""

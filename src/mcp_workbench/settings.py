@@ -32,6 +32,7 @@ from mcp_workbench.data.settings import DataSettings, SourceSettings
 from mcp_workbench.files.settings import FilesSettings
 from mcp_workbench.platform.config import Section
 from mcp_workbench.platform.sealing import StateSettings
+from mcp_workbench.research.settings import ResearchSettings
 from mcp_workbench.web.settings import WebSettings
 
 APP_NAME = "mcp-workbench"
@@ -227,8 +228,8 @@ class Settings(BaseSettings):
     )
     transport: Literal["stdio", "http"] = Field(default="stdio", description="How clients connect.")
     log_level: LogLevel = Field(default="INFO", description="Threshold of the JSON log lines on stderr.")
-    tools: list[Literal["data", "files", "web", "analysis"]] = Field(
-        default_factory=lambda: ["data", "files", "web", "analysis"],
+    tools: list[Literal["data", "files", "web", "analysis", "research"]] = Field(
+        default_factory=lambda: ["data", "files", "web", "analysis", "research"],
         description="Capability groups to offer; drop some to fit a client's tool budget.",
     )
     http: HttpSettings = Field(default_factory=HttpSettings)
@@ -238,6 +239,7 @@ class Settings(BaseSettings):
     files: FilesSettings = Field(default_factory=FilesSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+    research: ResearchSettings = Field(default_factory=ResearchSettings)
     state: StateSettings = Field(default_factory=StateSettings)
 
     @field_validator("log_level", mode="before")

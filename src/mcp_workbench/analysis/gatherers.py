@@ -19,7 +19,7 @@ from mcp_workbench.files.port import FilesReader
 from mcp_workbench.web.port import WebReader
 
 if TYPE_CHECKING:
-    from mcp_workbench.data.query import Page
+    from mcp_workbench.data.port import Page
     from mcp_workbench.platform.identity import Caller
 
 PAGE_CHARS = 200_000

@@ -28,12 +28,23 @@ class ResearchRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
-    sources: list[str] | None = Field(default=None, max_length=32)
-    depth: Depth = "standard"
-    max_results: int = Field(default=10, ge=1, le=50)
-    since: dt.date | None = None
-    time_budget_s: float | None = Field(default=None, gt=0, le=MAX_TIME_BUDGET_S)
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="What to find out.")
+    sources: list[str] | None = Field(
+        default=None,
+        max_length=32,
+        description="Sources to ask by name (data, files, wikipedia, arxiv, crossref, hackernews, gdelt, feeds, and "
+        "any the operator enabled); default: every enabled source this key may use.",
+    )
+    depth: Depth = Field(default="standard", description="quick: fewer sub-questions; deep: more, and pages read.")
+    max_results: int = Field(default=10, ge=1, le=50, description="Evidence items to return.")
+    since: dt.date | None = Field(default=None, description="Only evidence published on or after this ISO date.")
+    time_budget_s: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_TIME_BUDGET_S,
+        description="Seconds the call may take (default 45); at the budget it answers with what it has and a "
+        "continuation.",
+    )
 
     @field_validator("question")
     @classmethod
@@ -41,6 +52,20 @@ class ResearchRequest(BaseModel):
         if not value.strip():
             raise ValueError("the question is empty")
         return value.strip()
+
+
+MAX_CONTINUATION_CHARS = 400_000
+
+
+class ResearchArgs(ResearchRequest):
+    """The ``research`` tool's arguments: a request, or the continuation of an earlier one."""
+
+    continuation: str | None = Field(
+        default=None,
+        max_length=MAX_CONTINUATION_CHARS,
+        description="The continuation token of an earlier answer that ran out of time: resumes that run "
+        "(same question) with the sources it had not finished.",
+    )
 
 
 @dataclass(frozen=True)
