@@ -22,6 +22,7 @@ import fastmcp
 from fastmcp import FastMCP
 
 from mcp_workbench import SERVER_NAME, __version__
+from mcp_workbench.backup import scheduler as backup_scheduler
 from mcp_workbench.capability import Capability, Installer
 from mcp_workbench.data import server as data_server
 from mcp_workbench.files import server as files_server
@@ -118,6 +119,9 @@ def build_server(settings: Settings, *, commit_hook: CommitHook | None = None) -
                 health.add_check(check)
             if samples := getattr(capability, "samples", None):
                 metrics.add_source(samples)
+    if (backups := backup_scheduler.install(settings)) is not None:  # no MCP surface: lifespan and metrics only
+        capabilities.append(backups)
+        metrics.add_source(backups.samples)
     mcp.completion(_completions(capabilities))
     if limiter.shared:
         health.add_check(_storage_check(limiter))

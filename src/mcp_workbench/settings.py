@@ -27,6 +27,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
+from mcp_workbench.backup.settings import BackupSettings
 from mcp_workbench.files.settings import FilesSettings
 from mcp_workbench.web.settings import WebSettings
 
@@ -340,6 +341,7 @@ class Settings(BaseSettings):
     data: DataSettings = Field(default_factory=DataSettings)
     files: FilesSettings = Field(default_factory=FilesSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    backup: BackupSettings = Field(default_factory=BackupSettings)
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -8,6 +8,7 @@ configuration ends the process with exit code 2 and a message naming the key.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp_workbench import __version__
-from mcp_workbench.cli import keys
+from mcp_workbench.cli import backup, keys
 from mcp_workbench.cli.install import parser as install_parser
 from mcp_workbench.settings import ConfigError, load_settings
 
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         "dev server (repeatable; replaces [web] allow_hosts)",
     )
     keys.add_parser(commands, common=_common)
+    backup.add_parsers(commands, common=_common)
     install_parser.add_parsers(commands)
     return parser
 
@@ -126,6 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     if args.command == "keys":
         return keys.run(args, settings)
+    if args.command in ("backup", "restore"):
+        return backup.run(args, settings)
+    if args.config is not None:  # so the server's scheduled backups (and worker processes) know the file
+        os.environ["WORKBENCH_CONFIG"] = str(args.config.resolve())
     from mcp_workbench.cli.serve import serve  # imported late: `--help` stays instant
 
     return serve(settings)
