@@ -55,6 +55,7 @@ def build_server(settings: Settings, *, commit_hook: CommitHook | None = None) -
     capabilities: list[Capability] = []
     metrics = Metrics(__version__, fastmcp.__version__)
     health = Health(__version__, lambda: [c.name for c in capabilities])
+    metrics.add_source(health.samples)
     limiter = RateLimiter(
         default=settings.limits.default,
         tools=settings.limits.tools,
