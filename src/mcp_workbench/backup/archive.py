@@ -258,7 +258,8 @@ def read_archive(path: Path, sink: MemberSink) -> Manifest:
     missing = [m.name for m in manifest.members if m.name not in seen]
     if missing:
         raise ArchiveDamaged(
-            f"member {missing[0]!r} is listed in the manifest but missing from the archive (truncated?)",
+            f"member {missing[0]!r} is listed in the manifest but missing from the archive: the archive is "
+            "truncated or damaged there",
             member=missing[0],
         )
     return manifest
