@@ -73,6 +73,11 @@ class Prometheus:
             for rule in group["rules"]
         }
 
+    def explain(self) -> str:
+        """What the rules see, for a failure's message."""
+        queries = ("workbench_tool_calls_total", "workbench:tool_calls:rate5m", "workbench:tool_error_ratio:rate5m")
+        return json.dumps({q: self.api(f"/api/v1/query?query={q}")["result"] for q in queries})
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -164,7 +169,7 @@ async def test_alerts_go_from_inactive_to_firing_in_a_real_prometheus(
             while (await asyncio.to_thread(prometheus.states))["WorkbenchToolErrorRatioHigh"] != "firing":
                 failed = await client.call_tool_mcp("web_fetch", {"url": f"http://127.0.0.1:{free_port()}/"})
                 assert failed.is_error and json.loads(failed.content[0].text)["error_code"] == "UPSTREAM_ERROR"
-                assert time.monotonic() < deadline, "WorkbenchToolErrorRatioHigh did not fire in time"
+                assert time.monotonic() < deadline, f"WorkbenchToolErrorRatioHigh did not fire: {prometheus.explain()}"
                 await asyncio.sleep(0.2)
         await asyncio.to_thread(
             until, "every watched alert fires",

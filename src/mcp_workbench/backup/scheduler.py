@@ -46,6 +46,7 @@ class BackupScheduler:
         self.last_duration_s = 0.0
         self.last_size = 0
         self._task: asyncio.Task[None] | None = None
+        self._newest: float | None = None
 
     async def startup(self) -> None:
         self._task = asyncio.create_task(self._run(), name="scheduled-backups")
@@ -57,11 +58,16 @@ class BackupScheduler:
             self._task = None
 
     def newest(self) -> float | None:
-        """When the newest archive in the output directory was taken, if there is one."""
+        """When the newest archive in the output directory was taken, if there is one. A directory
+        that cannot be read (the very failure the metrics must report) answers what was last seen."""
         from mcp_workbench.backup.archive import archive_time, archives_in
 
-        archives = archives_in(self.output)
-        return archive_time(archives[-1]) if archives else None
+        try:
+            archives = archives_in(self.output)
+        except OSError:
+            return self._newest
+        self._newest = archive_time(archives[-1]) if archives else None
+        return self._newest
 
     def _due_in(self) -> float:
         newest = self.newest()
