@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import fixtures, memory, peers, proc, report
+from bench import backup, fixtures, memory, peers, proc, report
 from bench.httpload import HANDSHAKE, MODERN, run_load
 from bench.stats import median, summary_ms
 from bench.stdio import StdioServer, cold_start
@@ -107,7 +107,7 @@ def wait_http(url: str, proc_: subprocess.Popen[bytes], timeout: float = 60.0) -
 
 
 def say(*parts: object) -> None:
-    print(*parts, flush=True)  # noqa: T201 - the benchmark reports on stdout
+    print(*parts, flush=True)  # the benchmark reports on stdout
 
 
 # -- machine ------------------------------------------------------------------------------------
@@ -768,14 +768,34 @@ def prepare(work: Path, plan: Plan, floor: dict[str, str | None], notes: list[st
     return ctx, pages
 
 
+def run_phases(ctx: Context, phases: list[str], results: dict[str, Any]) -> None:
+    if "cold" in phases:
+        results["cold_start"] = cold_phase(ctx)
+        results["meta"]["load"].append(load_snapshot("after cold start"))
+    if "stdio" in phases:
+        results["stdio"], results["memory"] = stdio_phase(ctx)
+        results["meta"]["load"].append(load_snapshot("after stdio"))
+    if "http" in phases:
+        results["http"] = http_phase(ctx)
+        results["meta"]["load"].append(load_snapshot("after HTTP"))
+    if "memory" in phases:
+        say("\n== memory: the worst reads, one fresh server each, peak RSS growth against the bound")
+        results["read_memory"] = memory.run(ctx.work, ctx.fx.db, say=say)
+        results["meta"]["load"].append(load_snapshot("after memory"))
+    if "backup" in phases:
+        say("\n== backup: a 100 MB workspace, idle and while clients write, alternating")
+        results["backup"] = backup.run(ctx.work, rounds=1 if ctx.plan.quick else 3, say=say)
+        results["meta"]["load"].append(load_snapshot("after backup"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="reduced run (about 3 minutes)")
     parser.add_argument(
         "--only",
         action="append",
-        choices=["cold", "stdio", "http", "memory"],
-        help="run only these phases (repeatable; memory runs only when named)",
+        choices=["cold", "stdio", "http", "memory", "backup"],
+        help="run only these phases (repeatable; memory and backup run only when named)",
     )
     parser.add_argument(
         "--work",
@@ -814,19 +834,7 @@ def main(argv: list[str] | None = None) -> int:
                 "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
             }
         }
-        if "cold" in phases:
-            results["cold_start"] = cold_phase(ctx)
-            results["meta"]["load"].append(load_snapshot("after cold start"))
-        if "stdio" in phases:
-            results["stdio"], results["memory"] = stdio_phase(ctx)
-            results["meta"]["load"].append(load_snapshot("after stdio"))
-        if "http" in phases:
-            results["http"] = http_phase(ctx)
-            results["meta"]["load"].append(load_snapshot("after HTTP"))
-        if "memory" in phases:
-            say("\n== memory: the worst reads, one fresh server each, peak RSS growth against the bound")
-            results["read_memory"] = memory.run(ctx.work, ctx.fx.db, say=say)
-            results["meta"]["load"].append(load_snapshot("after memory"))
+        run_phases(ctx, phases, results)
         results["meta"]["busy_after"] = proc.busy_fraction(2.0)
         results["meta"]["duration_s"] = round(time.time() - started)
         results["notes"] = ctx.notes

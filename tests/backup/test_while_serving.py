@@ -27,7 +27,7 @@ async def test_a_backup_during_a_stream_of_writes_holds_every_write_acknowledged
     tmp_path: Path, era: str
 ) -> None:
     data = tmp_path / "data"
-    settings = load_settings(None, data_dir=data)
+    settings = load_settings(None, data_dir=data, limits={"default": "100000/minute"})
     acknowledged: list[int] = []
     async with Client(build_server(settings), mode=era) as client:
         made = await client.call_tool_mcp("data_write", {"operation": "create_table", "table": "events", "columns": [
@@ -49,7 +49,9 @@ async def test_a_backup_during_a_stream_of_writes_holds_every_write_acknowledged
         writer = asyncio.create_task(write())
         deadline = time.monotonic() + 60
         while len(acknowledged) < 200:
-            assert time.monotonic() < deadline and not writer.done(), "the writer stalled"
+            if writer.done():
+                writer.result()  # its failure, if it failed
+            assert time.monotonic() < deadline, "the writer stalled"
             await asyncio.sleep(0.01)
         before = set(acknowledged)  # every one of these answered before the backup started
         proc = await asyncio.create_subprocess_exec(
