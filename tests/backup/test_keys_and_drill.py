@@ -62,6 +62,13 @@ def test_the_restore_drill_backup_destroy_restore_compare(tmp_path: Path) -> Non
 
     archive = backup(data, "--output", archives)  # 1. backup
     assert cli("backup", "verify", archive, data_dir=data).returncode == 0
+
+    drill = tmp_path / "drill-data"  # the README's drill, on a scratch data directory
+    scratch = cli("restore", archive, "--data-dir", drill, "--source", "workspace", "--keys", data_dir=data)
+    assert scratch.returncode == 0, scratch.stderr
+    assert rows_of(drill / "workspace.db") == before_rows
+    assert json.loads(cli("keys", "list", "--data-dir", drill, data_dir=data).stdout) == before_keys
+
     shutil.rmtree(data)  # 2. destroy
     restored = cli("restore", archive, data_dir=data)  # 3. restore
     assert restored.returncode == 0, restored.stderr

@@ -4,6 +4,9 @@ acknowledged before it began, and the server's own schedule writes, prunes, retr
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from mcp_workbench.backup.archive import archive_time, archives_in
 from mcp_workbench.backup.scheduler import RETRY_S, BackupScheduler
 from mcp_workbench.backup.sqlite import integrity_problems
-from mcp_workbench.backup.work import acquire_lock, release_lock
+from mcp_workbench.backup.work import NICENESS, acquire_lock, blocking, release_lock
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import load_settings
 from tests.backup.helpers import CLI, cli, rows_of
@@ -149,3 +152,11 @@ async def test_a_failed_attempt_is_retried_within_five_minutes(tmp_path: Path) -
     settings = load_settings(None, data_dir=tmp_path / "data", backup={"interval": "6h", "output": blocked})
     scheduler = BackupScheduler(settings, 6 * 3600)
     assert await scheduler.run_once() == RETRY_S and scheduler.failures == 1
+
+
+async def test_backup_work_runs_at_a_lower_cpu_priority_than_the_server() -> None:
+    if not sys.platform.startswith("linux"):
+        pytest.skip("a per-thread nice value is Linux's")
+    here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    worker = await blocking(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    assert worker == here + NICENESS

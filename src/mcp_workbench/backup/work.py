@@ -4,7 +4,9 @@ keeps two backups of one output directory from running at once.
 The work runs in a daemon thread rather than the loop's executor: a SQLite snapshot cannot be
 interrupted once started, and a server shutting down must not wait for one (nor may the
 interpreter's exit). A cancelled await leaves the thread to finish on its own; the caller's
-cleanup removes what it wrote.
+cleanup removes what it wrote. On Linux the thread lowers its own CPU priority (a nice value is
+per thread there), so a server taking a backup, or a machine running one beside the server,
+keeps answering calls first.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +24,7 @@ from typing import TypeVar
 T = TypeVar("T")
 LOCK_NAME = ".lock"
 LOCK_POLL_S = 0.2
+NICENESS = 10
 
 
 async def blocking(fn: Callable[[], T]) -> T:
@@ -33,6 +37,7 @@ async def blocking(fn: Callable[[], T]) -> T:
             outcome()
 
     def run() -> None:
+        _lower_priority()
         try:
             value = fn()
         except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task, whatever it is
@@ -45,6 +50,12 @@ async def blocking(fn: Callable[[], T]) -> T:
 
     threading.Thread(target=run, name="workbench-backup", daemon=True).start()
     return await future
+
+
+def _lower_priority() -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
 
 
 class Busy(Exception):
