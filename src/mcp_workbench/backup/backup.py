@@ -103,6 +103,10 @@ async def take_backup(plan: Plan, *, wait_for_lock_s: float = 600.0) -> BackupRe
     """Write one archive for ``plan``; raises :class:`BackupFailed` (nothing is left behind),
     or :class:`~mcp_workbench.backup.work.Busy` when another process keeps the lock."""
     started = time.monotonic()
+    if plan.output.exists() and not plan.output.is_dir():
+        raise BackupFailed(
+            f"the backup directory {plan.output} is a file; name a directory (--output, [backup] output)"
+        )
     private_dir(plan.output)
     lock = await blocking(lambda: acquire_lock(plan.output, wait_s=wait_for_lock_s))
     cancel = threading.Event()

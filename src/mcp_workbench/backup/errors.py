@@ -35,3 +35,5 @@ class NothingToRestore(NotFound):
 
 class BackupFailed(UpstreamError):
     """A snapshot, a dump or a restore step failed; the message says which and why."""
+
+    default_recovery = ("Fix what the message names (a path, a database, a client tool), then run it again.",)

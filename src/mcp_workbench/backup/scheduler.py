@@ -101,8 +101,10 @@ class BackupScheduler:
         self.successes += 1
         self.last_duration_s = result.seconds
         self.last_size = result.size
-        log.info(
-            "backup written",
+        dumps_left_out = [s for s in result.manifest.skipped if s.kind == "postgresql"]
+        log.log(
+            logging.WARNING if dumps_left_out else logging.INFO,
+            "backup written" + (" without some PostgreSQL sources" if dumps_left_out else ""),
             extra={
                 "archive": str(result.path),
                 "bytes": result.size,

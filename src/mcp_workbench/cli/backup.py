@@ -66,6 +66,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         for step in exc.recovery_steps:
             print(f"  - {step}", file=sys.stderr)
         return EXIT_FAILED
+    except OSError as exc:  # a directory that cannot be written, a full disk
+        print(f"mcp-workbench: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("mcp-workbench: interrupted; nothing was changed past the last step reported", file=sys.stderr)
         return 130
