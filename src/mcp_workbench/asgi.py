@@ -15,8 +15,6 @@ an uvicorn you run yourself, its own settings apply.
 
 from __future__ import annotations
 
-import gc
-
 from fastmcp import FastMCP
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp
@@ -25,7 +23,6 @@ from mcp_workbench.platform.calls import ToolCallMiddleware
 from mcp_workbench.platform.challenge import CredentialsChallenge
 from mcp_workbench.platform.disconnect import CancelOnDisconnect
 from mcp_workbench.platform.identity import current_caller
-from mcp_workbench.platform.logging import configure_logging
 from mcp_workbench.platform.param_headers import install_param_schema_lookup
 from mcp_workbench.platform.protocol_guard import NullContinuationGuard
 from mcp_workbench.platform.sessions import ManagerLocator, SessionGuard, SessionLimits
@@ -67,8 +64,6 @@ def server_app(mcp: FastMCP, settings: Settings, *, stateless: bool) -> ASGIApp:
 
 
 def create_app() -> ASGIApp:
-    settings = load_settings(None, transport="http")
-    configure_logging(settings.log_level)
-    app = http_app(settings, stateless=True)
-    gc.freeze()  # as serve does: start-up objects stay out of the collector's generations
-    return app
+    from mcp_workbench.startup import start
+
+    return start(load_settings(None, transport="http"), lambda settings: http_app(settings, stateless=True))

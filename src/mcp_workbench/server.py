@@ -14,16 +14,17 @@ budget left?) → time budget → the work → log line and metrics.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import fastmcp
 from fastmcp import FastMCP
 
 from mcp_workbench import SERVER_NAME, __version__
-from mcp_workbench.backup import scheduler as backup_scheduler
-from mcp_workbench.capability import Capability, Installer
+from mcp_workbench.backup_plan import scheduled_backups
+from mcp_workbench.capability import Capability, Installer, Services
 from mcp_workbench.data import server as data_server
 from mcp_workbench.files import server as files_server
 from mcp_workbench.platform.auth import ScopePolicy, build_auth_provider
@@ -42,16 +43,34 @@ INSTRUCTIONS = """mcp-workbench gives an agent safe tools over SQL databases, fi
 Tools come in read/write pairs: the *_read tools never change anything.
 Failed calls return a JSON error with error_code and recovery_steps: follow the steps."""
 
-INSTALLERS: dict[str, Installer] = {
-    "data": data_server.install,
-    "files": files_server.install,
-    "web": web_server.install,
-}
+
+@dataclass(frozen=True, slots=True)
+class CapabilitySpec:
+    """A capability as the composition root installs it: its group name in ``tools = [...]``, its
+    settings section, and its installer."""
+
+    group: str
+    section: Callable[[Settings], Any]
+    install: Installer[Any]
 
 
-def build_server(settings: Settings, *, commit_hook: CommitHook | None = None) -> FastMCP:
+CAPABILITIES: tuple[CapabilitySpec, ...] = (
+    CapabilitySpec("data", Settings.data_section, data_server.install),
+    CapabilitySpec("files", lambda settings: settings.files, files_server.install),
+    CapabilitySpec("web", lambda settings: settings.web, web_server.install),
+)
+"""In install order: a capability may use the services of those before it."""
+
+
+def build_server(
+    settings: Settings,
+    *,
+    commit_hook: CommitHook | None = None,
+    extra_capabilities: Sequence[CapabilitySpec] = (),
+) -> FastMCP:
     """The server for ``settings``. ``commit_hook`` is a seam for tests that hold a write at
-    its commit point (see :data:`~mcp_workbench.platform.timeouts.CommitHook`)."""
+    its commit point (see :data:`~mcp_workbench.platform.timeouts.CommitHook`);
+    ``extra_capabilities`` are installed after the configured ones, whatever ``tools`` says."""
     capabilities: list[Capability] = []
     metrics = Metrics(__version__, fastmcp.__version__)
     health = Health(__version__, lambda: [c.name for c in capabilities])
@@ -70,8 +89,7 @@ def build_server(settings: Settings, *, commit_hook: CommitHook | None = None) -
     @asynccontextmanager
     async def lifespan(_server: FastMCP) -> AsyncIterator[dict[str, Any]]:
         for capability in capabilities:
-            if startup := getattr(capability, "startup", None):
-                await startup()
+            await capability.startup()
         health.ready = True
         try:
             yield {}
@@ -113,14 +131,14 @@ def build_server(settings: Settings, *, commit_hook: CommitHook | None = None) -
         mask_error_details=True,
         on_duplicate="error",
     )
-    for group, install in INSTALLERS.items():
-        if settings.enabled(group) and (capability := install(mcp, settings)) is not None:
+    services = Services()
+    specs = [spec for spec in CAPABILITIES if settings.enabled(spec.group)] + list(extra_capabilities)
+    for spec in specs:
+        if (capability := spec.install(mcp, spec.section(settings), services)) is not None:
             capabilities.append(capability)
-            if check := getattr(capability, "check", None):
-                health.add_check(check)
-            if samples := getattr(capability, "samples", None):
-                metrics.add_source(samples)
-    if (backups := backup_scheduler.install(settings)) is not None:  # no MCP surface: lifespan and metrics only
+            health.add_check(capability.check)
+            metrics.add_source(capability.samples)
+    if (backups := scheduled_backups(settings)) is not None:  # no MCP surface: lifespan and metrics only
         capabilities.append(backups)
         metrics.add_source(backups.samples)
     mcp.completion(_completions(capabilities))
@@ -136,8 +154,7 @@ def _completions(capabilities: list[Capability]) -> Any:
 
     async def complete(ref: Any, argument: Any, context: Any) -> list[str]:
         for capability in capabilities:
-            hook = getattr(capability, "complete", None)
-            if hook is not None and (found := await hook(ref, argument, context)) is not None:
+            if (found := await capability.complete(ref, argument, context)) is not None:
                 return found
         return []
 

@@ -15,7 +15,8 @@ import pytest
 
 from mcp_workbench import __version__
 from mcp_workbench.backup.archive import archive_time, archives_in
-from mcp_workbench.backup.backup import make_plan, take_backup
+from mcp_workbench.backup.backup import take_backup
+from mcp_workbench.backup_plan import plan_for
 from mcp_workbench.settings import ConfigError, load_settings
 from tests.backup.helpers import backup, cli, fill, flip_byte, member_offsets, pragma
 from tests.support.servers import create_key
@@ -139,7 +140,7 @@ def test_a_member_whose_contents_fail_their_check_is_refused(data_dir: Path, tmp
 
 def test_keep_leaves_only_the_newest_archives(data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "archives"
-    plan = make_plan(load_settings(None, data_dir=data_dir), output=out, keep=2)
+    plan = plan_for(load_settings(None, data_dir=data_dir), output=out, keep=2)
     first, second = (asyncio.run(take_backup(plan)).path for _ in range(2))
 
     done = cli("backup", "--output", out, "--keep", "2", data_dir=data_dir)
@@ -181,6 +182,13 @@ def test_a_bad_backup_interval_is_a_configuration_error_naming_the_key(
     config = tmp_path / "c.toml"
     config.write_text(f"[backup]\ninterval = {written}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=rf"backup\.interval: .*{problem}"):
+        load_settings(config, data_dir=tmp_path)
+
+
+def test_backup_sources_must_name_configured_sources(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[backup]\nsources = ["workspace", "nope"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"backup\.sources names 'nope', which is not a configured source"):
         load_settings(config, data_dir=tmp_path)
 
 

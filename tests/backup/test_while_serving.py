@@ -18,6 +18,7 @@ from mcp_workbench.backup.archive import archive_time, archives_in
 from mcp_workbench.backup.scheduler import RETRY_S, BackupScheduler
 from mcp_workbench.backup.sqlite import integrity_problems
 from mcp_workbench.backup.work import NICENESS, acquire_lock, blocking, release_lock
+from mcp_workbench.backup_plan import plan_for
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import load_settings
 from tests.backup.helpers import CLI, cli, rows_of
@@ -125,17 +126,17 @@ def test_failed_backups_are_counted_logged_and_retried(tmp_path: Path) -> None:
 async def test_the_schedule_continues_from_the_newest_archive_across_restarts(tmp_path: Path) -> None:
     data = tmp_path / "data"
     settings = load_settings(None, data_dir=data, backup={"interval": "1h"})
-    scheduler = BackupScheduler(settings, 3600)
+    scheduler = BackupScheduler(plan_for(settings), 3600)
     assert scheduler._due_in() == 0  # nothing yet: take one at once
     assert await scheduler.run_once() == 3600 and scheduler.successes == 1
-    restarted = BackupScheduler(settings, 3600)
+    restarted = BackupScheduler(plan_for(settings), 3600)
     assert 3500 < restarted._due_in() <= 3600  # the newest archive is fresh: no extra backup
 
 
 async def test_a_process_that_finds_another_backing_up_skips_its_turn(tmp_path: Path) -> None:
     data = tmp_path / "data"
     settings = load_settings(None, data_dir=data, backup={"interval": "10s"})
-    scheduler = BackupScheduler(settings, 10)
+    scheduler = BackupScheduler(plan_for(settings), 10)
     scheduler.output.mkdir(parents=True)
     held = acquire_lock(scheduler.output, wait_s=0)  # another process is writing an archive
     try:
@@ -150,7 +151,7 @@ async def test_a_failed_attempt_is_retried_within_five_minutes(tmp_path: Path) -
     blocked = tmp_path / "file"
     blocked.write_text("x", encoding="utf-8")
     settings = load_settings(None, data_dir=tmp_path / "data", backup={"interval": "6h", "output": blocked})
-    scheduler = BackupScheduler(settings, 6 * 3600)
+    scheduler = BackupScheduler(plan_for(settings), 6 * 3600)
     assert await scheduler.run_once() == RETRY_S and scheduler.failures == 1
 
 

@@ -21,7 +21,7 @@ import pytest
 from fastmcp import Client
 
 from mcp_workbench.asgi import server_app
-from mcp_workbench.data import query, service
+from mcp_workbench.data import query, render
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import Settings
 from tests.conftest import Session
@@ -155,7 +155,7 @@ class TestPagesAreBuiltOffTheEventLoop:
     def build_threads(self, monkeypatch: pytest.MonkeyPatch) -> list[threading.Thread]:
         """The threads the page (query.paginate) and its text table (render) were built in."""
         seen: list[threading.Thread] = []
-        for module, name in ((query, "paginate"), (service, "page_text")):
+        for module, name in ((query, "paginate"), (render, "page_text")):
             original = getattr(module, name)
 
             def recording(*args: Any, _original: Any = original, **kwargs: Any) -> Any:

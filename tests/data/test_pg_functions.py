@@ -294,7 +294,7 @@ class TestSqliteGuardUnchanged:
 
 class TestPrivilegeFindings:
     async def test_a_superuser_source_with_dblink_is_reported(self, pg_settings: Callable[..., Settings]) -> None:
-        service = DataService(pg_settings())
+        service = DataService(pg_settings().data_section())
         try:
             risks = {finding.risk for finding in await service.audit()}
         finally:
@@ -316,7 +316,7 @@ class TestPrivilegeFindings:
             settings = make_settings(data={"sources": {"workspace": {"url": url}}})
 
             async def risks() -> set[str]:
-                service = DataService(settings)
+                service = DataService(settings.data_section())
                 try:
                     return {finding.risk for finding in await service.audit()}
                 finally:

@@ -83,7 +83,7 @@ async def test_the_engine_refuses_writes_on_read_connections_even_without_the_pa
     data_settings: Callable[..., Settings], guarded: Session
 ) -> None:
     """Second layer: a statement the parser would have missed still cannot write."""
-    registry = SourceRegistry(data_settings())
+    registry = SourceRegistry(data_settings().data_section())
     source = registry.get("workspace")
     try:
         for statement in ("DELETE FROM notes", "CREATE TABLE sneaky (a int)", "UPDATE notes SET score = 0"):
@@ -103,7 +103,7 @@ async def test_a_read_connection_closed_under_the_pool_is_replaced(
 
     SQLite's read pool checks at checkout without a round trip; PostgreSQL's pool pings.
     """
-    registry = SourceRegistry(data_settings(pool_size=1))
+    registry = SourceRegistry(data_settings(pool_size=1).data_section())
     source = registry.get("workspace")
     try:
         assert (await source.fetch("SELECT count(*) FROM notes", [], 1))[1] == [(4,)]

@@ -180,7 +180,7 @@ class TestColumnDefaults:
         self, data_settings: Callable[..., Settings], value: float
     ) -> None:
         """JSON clients cannot always send NaN; a decoded request can still carry one."""
-        service = DataService(data_settings())
+        service = DataService(data_settings().data_section())
         try:
             for column_type in ("real", "numeric", "text"):
                 args = CreateTableArgs(

@@ -184,8 +184,8 @@ async def test_content_search_workers_end_when_the_capability_closes(world: Worl
     (world.root / "a.txt").write_text("needle\n")
     service = FilesService(files_settings().files)
     try:
-        answer = await service.search(SearchArgs(operation="search", contains="needle"))
-        assert answer.data["matches"] == [{"path": "a.txt", "line": 1, "text": "needle"}]
+        found = await service.search(SearchArgs(operation="search", contains="needle"))
+        assert found["matches"] == [{"path": "a.txt", "line": 1, "text": "needle"}]
         assert len(search_workers()) == 1
         await service.search(SearchArgs(operation="search", contains="needle"))
         assert len(search_workers()) == 1, "the worker is reused"

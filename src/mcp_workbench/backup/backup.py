@@ -33,58 +33,14 @@ from mcp_workbench.backup.archive import (
     sha256_of,
     write_archive,
 )
-from mcp_workbench.backup.errors import BackupFailed, NothingToRestore
+from mcp_workbench.backup.errors import BackupFailed
+from mcp_workbench.backup.plan import Plan, Source
 from mcp_workbench.backup.work import acquire_lock, blocking, release_lock
 from mcp_workbench.platform.keys import STORE_NAME
-from mcp_workbench.settings import Settings, SourceSettings, resolve_config_path
 
 STAGING_PREFIX = ".staging-"
 KEYS_MEMBER = f"keys/{STORE_NAME}"
 CONFIG_MEMBER = "config/config.toml"
-
-
-@dataclass
-class Plan:
-    """What one backup covers and where it goes."""
-
-    output: Path
-    keep: int
-    sources: dict[str, SourceSettings]
-    key_store: Path
-    config_file: Path | None
-    pg_bin_dir: Path | None
-
-
-def default_output(settings: Settings) -> Path:
-    return (settings.backup.output or settings.data_dir / "backups").expanduser()
-
-
-def make_plan(
-    settings: Settings,
-    *,
-    output: Path | None = None,
-    keep: int | None = None,
-    sources: list[str] | None = None,
-    config_file: Path | None = None,
-) -> Plan:
-    """The backup ``settings`` describe, with the CLI's choices on top. An unknown source name
-    raises :class:`NothingToRestore` listing the configured ones."""
-    configured = settings.sources()
-    names = sources or settings.backup.sources or list(configured)
-    unknown = [name for name in names if name not in configured]
-    if unknown:
-        raise NothingToRestore(
-            f"source {unknown[0]!r} is not configured; configured sources: {', '.join(configured)}",
-            details={"source": unknown[0]},
-        )
-    return Plan(
-        output=(output or default_output(settings)).expanduser().resolve(),
-        keep=keep or settings.backup.keep,
-        sources={name: configured[name] for name in names},
-        key_store=settings.data_dir.expanduser().resolve() / STORE_NAME,
-        config_file=config_file or settings.backup.config_file or resolve_config_path(None),
-        pg_bin_dir=settings.backup.pg_bin_dir,
-    )
 
 
 @dataclass
@@ -150,11 +106,11 @@ async def _collect(
     skipped: list[Skipped] = []
     staged: dict[str, Path] = {}
     tools = postgres.ToolLookup(plan.pg_bin_dir)
-    for name, config in plan.sources.items():
-        if config.url.split(":", 1)[0].split("+", 1)[0].lower() == "sqlite":
-            found = await _sqlite_member(name, config, stage, cancel)
+    for source in plan.sources.values():
+        if source.engine == "sqlite":
+            found = await _sqlite_member(source, stage, cancel)
         else:
-            found = await _postgres_member(name, config, stage, await tools.get())
+            found = await _postgres_member(source, stage, await tools.get())
         if isinstance(found, Skipped):
             skipped.append(found)
         else:
@@ -169,24 +125,17 @@ async def _collect(
     return members, skipped, staged
 
 
-def sqlite_path(config: SourceSettings) -> Path:
-    from sqlalchemy.engine import make_url
-
-    return Path(make_url(config.url).database or "").expanduser().resolve()
-
-
-async def _sqlite_member(
-    name: str, config: SourceSettings, stage: Path, cancel: threading.Event
-) -> tuple[Member, Path] | Skipped:
+async def _sqlite_member(source: Source, stage: Path, cancel: threading.Event) -> tuple[Member, Path] | Skipped:
+    name = source.name
     member_name = f"sources/{name}.sqlite.gz"
-    path = sqlite_path(config)
+    path = source.sqlite_path
     if not path.is_file():
         return Skipped(member_name, "sqlite", f"{path} does not exist yet (nothing has been written to it)")
     snapshot = stage / f"{name}.sqlite"
     packed = stage / f"{name}.sqlite.gz"
 
     def work() -> dict[str, object]:
-        info = sqlite_files.snapshot(path, snapshot, read_only=config.read_only)
+        info = sqlite_files.snapshot(path, snapshot, read_only=source.read_only)
         gzip_file(snapshot, packed, cancel.is_set)
         snapshot.unlink()
         return info
@@ -195,11 +144,10 @@ async def _sqlite_member(
     return Member(member_name, "sqlite", sha256_of(packed), packed.stat().st_size, name, "gzip", info), packed
 
 
-async def _postgres_member(
-    name: str, config: SourceSettings, stage: Path, tools: postgres.Tools | None
-) -> tuple[Member, Path] | Skipped:
+async def _postgres_member(source: Source, stage: Path, tools: postgres.Tools | None) -> tuple[Member, Path] | Skipped:
+    name = source.name
     member_name = f"sources/{name}.pgdump"
-    target = postgres.Target.from_url(config.url)
+    target = postgres.Target.from_url(source.url)
     server = await postgres.server_major(target)
     if tools is None:
         return Skipped(

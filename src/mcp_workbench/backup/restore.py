@@ -24,13 +24,12 @@ from pathlib import Path
 from mcp_workbench.backup import postgres
 from mcp_workbench.backup import sqlite as sqlite_files
 from mcp_workbench.backup.archive import Manifest, Member, fsync_dir, private_dir
-from mcp_workbench.backup.backup import CONFIG_MEMBER, KEYS_MEMBER, default_output, sqlite_path
+from mcp_workbench.backup.backup import CONFIG_MEMBER, KEYS_MEMBER
 from mcp_workbench.backup.errors import BackupFailed, DatabaseInUse, NothingToRestore
 from mcp_workbench.backup.holders import CannotCheck, holders
+from mcp_workbench.backup.plan import Plan, Source
 from mcp_workbench.backup.verify import Verified, verify_archive
 from mcp_workbench.backup.work import blocking
-from mcp_workbench.platform.keys import STORE_NAME
-from mcp_workbench.settings import Settings, SourceSettings, resolve_config_path
 
 
 @dataclass
@@ -57,17 +56,13 @@ class Restored:
 class _Job:
     step: Step
     extracted: Path
-    source: SourceSettings | None = None
+    source: Source | None = None
     path: Path | None = None
     tools: postgres.Tools | None = None
 
 
-def _engine(config: SourceSettings) -> str:
-    return "sqlite" if config.url.split(":", 1)[0].split("+", 1)[0].lower() == "sqlite" else "postgresql"
-
-
 async def restore_archive(
-    settings: Settings,
+    plan: Plan,
     archive: Path,
     *,
     sources: list[str] | None = None,
@@ -75,39 +70,31 @@ async def restore_archive(
     config: bool = False,
     dry_run: bool = False,
     force: bool = False,
-    config_file: Path | None = None,
 ) -> Restored:
-    """Restore ``archive`` into the places ``settings`` name. Raises :class:`ArchiveDamaged`,
+    """Restore ``archive`` into the places ``plan`` names. Raises :class:`ArchiveDamaged`,
     :class:`NothingToRestore`, :class:`DatabaseInUse` or :class:`BackupFailed`; nothing changes
     unless every check passed."""
-    data_dir = settings.data_dir.expanduser().resolve()
+    data_dir = plan.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     scratch = private_dir(data_dir / f".restore-{stamp}-{os.getpid()}")
     try:
-        verified = await verify_archive(archive, scratch, pg_bin_dir=settings.backup.pg_bin_dir)
-        jobs, notes = _select(settings, verified, sources or [], keys=keys or not sources, config=config,
-                              config_file=config_file)  # fmt: skip
-        await _preflight(jobs, force=force, pg_bin_dir=settings.backup.pg_bin_dir)
+        verified = await verify_archive(archive, scratch, pg_bin_dir=plan.pg_bin_dir)
+        jobs, notes = _select(plan, verified, sources or [], keys=keys or not sources, config=config)
+        await _preflight(jobs, force=force, pg_bin_dir=plan.pg_bin_dir)
         if not dry_run:
             for job in jobs:
-                await _apply(job, stamp, default_output(settings))
+                await _apply(job, stamp, plan.output)
         return Restored(archive, verified.manifest, [job.step for job in jobs], notes, dry_run)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _select(
-    settings: Settings,
-    verified: Verified,
-    names: list[str],
-    *,
-    keys: bool,
-    config: bool,
-    config_file: Path | None,
+    plan: Plan, verified: Verified, names: list[str], *, keys: bool, config: bool
 ) -> tuple[list[_Job], list[str]]:
     manifest = verified.manifest
-    configured = settings.sources()
+    configured = plan.sources
     in_archive = {m.source: m for m in manifest.members if m.kind in ("sqlite", "postgresql") and m.source}
     skipped = {s.name: s.reason for s in manifest.skipped}
     jobs: list[_Job] = []
@@ -126,9 +113,9 @@ def _select(
         if names and name not in names:
             continue
         here = configured.get(name)
-        if here is None or _engine(here) != member.kind:
+        if here is None or here.engine != member.kind:
             problem = (
-                "is not configured here" if here is None else f"is {_engine(here)} here, {member.kind} in the archive"
+                "is not configured here" if here is None else f"is {here.engine} here, {member.kind} in the archive"
             )
             if names:
                 raise NothingToRestore(f"source {name!r} {problem}; configure it, then run the restore again",
@@ -138,13 +125,13 @@ def _select(
         extracted = verified.extracted(member.name)
         assert extracted is not None
         if member.kind == "sqlite":
-            path = sqlite_path(here)
+            path = here.sqlite_path
             jobs.append(_Job(Step(member, str(path)), extracted, here, path))
         else:
             target = postgres.Target.from_url(here.url)
             jobs.append(_Job(Step(member, f"PostgreSQL database {target.database!r}"), extracted, here))
     for wanted, member_name, known in (
-        (keys, KEYS_MEMBER, settings.data_dir.expanduser().resolve() / STORE_NAME),
+        (keys, KEYS_MEMBER, plan.key_store),
         (config, CONFIG_MEMBER, None),
     ):
         if not wanted:
@@ -157,7 +144,7 @@ def _select(
                 raise NothingToRestore(message)
             notes.append(f"not restored: {message}")
             continue
-        path = known or (config_file or resolve_config_path(None) or Path(member.info["path"])).expanduser().resolve()
+        path = known or (plan.config_file or Path(member.info["path"])).expanduser().resolve()
         extracted = verified.extracted(member_name)
         assert extracted is not None
         jobs.append(_Job(Step(member, str(path)), extracted, path=path))

@@ -23,24 +23,22 @@ import logging
 import time
 from collections.abc import Iterator
 
+from mcp_workbench.backup.plan import Plan
 from mcp_workbench.platform.errors import WorkbenchError
 from mcp_workbench.platform.metrics import Sample
-from mcp_workbench.settings import Settings
 
 log = logging.getLogger("mcp_workbench.backup")
 RETRY_S = 300.0
 
 
 class BackupScheduler:
-    """Takes a backup every ``[backup] interval``; the composition root runs ``startup`` and
-    ``aclose`` in the server's lifespan and reads ``samples`` at scrape time."""
+    """Takes a backup of ``plan`` every ``interval`` seconds; the composition root runs
+    ``startup`` and ``aclose`` in the server's lifespan and reads ``samples`` at scrape time."""
 
-    name = "backup"
-
-    def __init__(self, settings: Settings, interval: float) -> None:
-        self._settings = settings
+    def __init__(self, plan: Plan, interval: float) -> None:
+        self.plan = plan
         self.interval = interval
-        self.output = (settings.backup.output or settings.data_dir / "backups").expanduser().resolve()
+        self.output = plan.output
         self.failures = 0
         self.successes = 0
         self.last_duration_s = 0.0
@@ -81,12 +79,11 @@ class BackupScheduler:
 
     async def run_once(self) -> float:
         """Take one backup now; return the delay until the next attempt."""
-        from mcp_workbench.backup.backup import make_plan, take_backup
+        from mcp_workbench.backup.backup import take_backup
         from mcp_workbench.backup.work import Busy
 
         try:
-            plan = make_plan(self._settings)
-            result = await take_backup(plan, wait_for_lock_s=0)
+            result = await take_backup(self.plan, wait_for_lock_s=0)
         except Busy:
             log.info("another process is taking a backup; this one skips its turn", extra={"output": str(self.output)})
             return self.interval
@@ -127,9 +124,3 @@ class BackupScheduler:
         yield Sample("backup_interval_seconds", "The configured time between scheduled backups.", self.interval)
         yield Sample("last_backup_duration_seconds", "How long this process's last backup took.", self.last_duration_s)
         yield Sample("last_backup_size_bytes", "Size of this process's last backup archive.", self.last_size)
-
-
-def install(settings: Settings) -> BackupScheduler | None:
-    """The scheduler ``[backup] interval`` asks for, or None when it is not set."""
-    interval = settings.backup.interval
-    return BackupScheduler(settings, interval) if interval else None

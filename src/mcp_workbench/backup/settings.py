@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from mcp_workbench.platform.config import Section
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$", re.IGNORECASE)
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
@@ -30,10 +32,8 @@ def parse_duration(value: str | float) -> float:
     return float(match[1]) * _UNIT_S[(match[2] or "s").lower()]
 
 
-class BackupSettings(BaseModel):
+class BackupSettings(Section):
     """``[backup]``: what a backup holds, where archives go, and how often the server takes one."""
-
-    model_config = ConfigDict(extra="forbid", validate_default=True)
 
     interval: float | None = Field(
         default=None,
@@ -69,3 +69,12 @@ class BackupSettings(BaseModel):
         if not MIN_INTERVAL_S <= seconds <= MAX_INTERVAL_S:
             raise ValueError("must be between 1 second and 366 days; leave it out to turn scheduled backups off")
         return seconds
+
+    def check_sources(self, configured: list[str]) -> None:
+        """Refuse a ``sources`` entry that names no configured source (the root settings call it)."""
+        for name in self.sources:
+            if name not in configured:
+                raise ValueError(
+                    f"backup.sources names {name!r}, which is not a configured source; configured: "
+                    + ", ".join(configured)
+                )

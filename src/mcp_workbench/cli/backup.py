@@ -75,12 +75,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _backup(args: argparse.Namespace, settings: Settings) -> int:
-    from mcp_workbench.backup.backup import make_plan, take_backup
+    from mcp_workbench.backup.backup import take_backup
+    from mcp_workbench.backup_plan import plan_for
 
     if args.keep is not None and args.keep < 1:
         print("mcp-workbench: --keep must be at least 1", file=sys.stderr)
         return 2
-    plan = make_plan(settings, output=args.output, keep=args.keep, sources=args.source, config_file=args.config)
+    plan = plan_for(settings, output=args.output, keep=args.keep, sources=args.source, config_file=args.config)
     result = await take_backup(plan)
     for member in result.manifest.members:
         print(f"  {member.name}  {member.size} bytes  sha256 {member.sha256[:16]}…", file=sys.stderr)
@@ -109,16 +110,16 @@ async def _verify(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _restore(args: argparse.Namespace, settings: Settings) -> int:
     from mcp_workbench.backup.restore import restore_archive
+    from mcp_workbench.backup_plan import plan_for
 
     restored = await restore_archive(
-        settings,
+        plan_for(settings, sources=list(settings.sources()), config_file=args.config),
         args.archive,
         sources=args.source,
         keys=args.keys,
         config=args.with_config,
         dry_run=args.dry_run,
         force=args.force,
-        config_file=args.config,
     )
     verb = "would restore" if restored.dry_run else "restored"
     for step in restored.steps:

@@ -14,7 +14,6 @@ sockets set it themselves.
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import signal
@@ -31,6 +30,7 @@ from mcp_workbench.platform.connections import ConnectionLimits, guarded_protoco
 from mcp_workbench.platform.logging import configure_logging
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import Settings
+from mcp_workbench.startup import start
 
 log = logging.getLogger("mcp_workbench.serve")
 STDIO_EXIT_GRACE_S = 2.0
@@ -58,16 +58,8 @@ def serve(settings: Settings) -> int:
     return code
 
 
-def _freeze() -> None:
-    # Objects built at start-up live for the whole process; keeping them out of the
-    # collector's generations removes the long full-collection pauses from the call tail.
-    # No gc.collect() first: it costs 30-50 ms of start-up for the little garbage imports leave.
-    gc.freeze()
-
-
 def _serve_stdio(settings: Settings) -> None:
-    mcp = build_server(settings)
-    _freeze()
+    mcp = start(settings, build_server)
     if sys.stdin.isatty():  # started by hand: say why nothing happens
         log.info(
             "waiting for an MCP client on stdin: add this command to a client's config, or try it with "
@@ -125,8 +117,7 @@ def _uvicorn_options(settings: Settings) -> dict[str, Any]:
 
 
 def _serve_http(settings: Settings) -> None:
-    app = http_app(settings, stateless=settings.http.stateless)
-    _freeze()
+    app = start(settings, lambda settings: http_app(settings, stateless=settings.http.stateless))
     # uvicorn re-raises the stop signal after its graceful shutdown so that the default
     # handler kills the process; with these handlers in place it returns and we exit 0.
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import gc
 import logging
 import multiprocessing
 import os
@@ -142,6 +141,7 @@ def run_worker(spec: WorkerSpec, ready: Event) -> None:
     """Entry point of a worker process: build the server, listen, serve until SIGTERM."""
     from mcp_workbench.asgi import http_app
     from mcp_workbench.platform.logging import configure_logging
+    from mcp_workbench.startup import start
 
     stop_requested: list[int] = []
     for sig in (signal.SIGTERM, signal.SIGINT):  # until uvicorn takes over: note it, stop after building
@@ -154,8 +154,7 @@ def run_worker(spec: WorkerSpec, ready: Event) -> None:
     sock = spec.shared
     if sock is None:
         sock = listening_socket(spec.options["host"], spec.options["port"], reuseport=True)
-    app = http_app(settings, stateless=True)  # sessions cannot be shared between processes
-    gc.freeze()  # as serve does: start-up objects stay out of the collector's generations
+    app = start(settings, lambda settings: http_app(settings, stateless=True))  # no sessions across processes
     if stop_requested:
         return
     # uvicorn re-raises the stop signal after its graceful shutdown; with these handlers in

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlalchemy import exc as sa_exc
 
@@ -27,8 +27,12 @@ from mcp_workbench.platform.errors import (
     WorkbenchError,
 )
 
-if TYPE_CHECKING:
-    from mcp_workbench.data.sources import Source
+
+class Source(Protocol):
+    """What an error message needs of a data source: its name."""
+
+    name: str
+
 
 _UNREACHABLE = (
     "Retry in a few seconds; the database may be restarting.",
@@ -93,7 +97,13 @@ def _from_sqlstate(code: str, message: str, details: dict[str, object], source: 
     if ROW_OVER_BOUND in message or code in ("54000", "53200"):  # over our row bound, a server limit, no memory
         return value_too_large(source.bounds, source.name, message)
     if code == "25006":
-        return ReadOnly("the statement tried to write in a read-only operation", details=details)
+        return ReadOnly(
+            "the statement tried to write in a read-only operation",
+            recovery_steps=[
+                "This target is configured read-only; use a writable one (see data_read operation 'sources')."
+            ],
+            details=details,
+        )
     if code in ("42P01", "42703", "42883", "3F000"):
         return NotFound(
             f"database object not found: {message}",

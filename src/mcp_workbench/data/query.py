@@ -20,10 +20,10 @@ from pydantic_core import to_json as to_json_bytes
 
 from mcp_workbench.data.models import CountArgs, Filter, SelectArgs
 from mcp_workbench.data.schema import SchemaCatalog, TableInfo
+from mcp_workbench.data.settings import DataSettings
 from mcp_workbench.data.sources import Source
 from mcp_workbench.data.values import coerce, column_to_json
 from mcp_workbench.platform.errors import InvalidInput, TooLarge
-from mcp_workbench.settings import DataSettings
 
 _BROWSE_SQL_KEPT = 32  # column/order combinations remembered per table
 

@@ -37,8 +37,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mcp_workbench.data.settings import DataSettings
 from mcp_workbench.platform.errors import TooLarge
-from mcp_workbench.settings import DataSettings
 
 _MIN_HEAP_BYTES = 64 * 1024 * 1024
 # Below this per-value bound a whole-page fetch is not worth trying: read row by row at once.

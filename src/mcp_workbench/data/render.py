@@ -10,10 +10,14 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import anyio.to_thread
 from pydantic_core import to_json
 
 from mcp_workbench.data.query import Page
+from mcp_workbench.data.schema import TableInfo
+from mcp_workbench.data.search import SearchResult
 from mcp_workbench.data.values import finite_numbers
+from mcp_workbench.data.writes import WriteOutcome
 
 _CELL_CHARS = 300
 _NONE = type(None)
@@ -102,3 +106,91 @@ def _continue(page: Page, paged_by_offset: bool) -> str:
 
 def json_text(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=1, default=str)
+
+
+# Pages whose JSON is larger than this get their text table built in a worker thread: a large
+# page would hold the event loop for milliseconds; a small one costs less than the thread hop.
+_TEXT_IN_THREAD_BYTES = 64 * 1024
+
+
+async def page_text_off_loop(page: Page, what: str, *, paged_by_offset: bool = True) -> str:
+    """:func:`page_text`, in a worker thread when the page is large."""
+    if page.json_bytes <= _TEXT_IN_THREAD_BYTES:
+        return page_text(page, what, paged_by_offset=paged_by_offset)
+    return await anyio.to_thread.run_sync(lambda: page_text(page, what, paged_by_offset=paged_by_offset))
+
+
+def sources_text(listed: list[dict[str, Any]]) -> str:
+    lines = [f"{s['name']}: {s['engine']}{' (read-only)' if s['read_only'] else ''}" for s in listed]
+    return "Data sources:\n" + "\n".join(lines)
+
+
+def tables_text(source: str, read_only: bool, listed: list[dict[str, str]]) -> str:
+    if not listed:
+        return f"Source '{source}' has no tables yet." + (
+            "" if read_only else " Create one with data_write operation 'create_table'."
+        )
+    return f"Tables of '{source}':\n" + "\n".join(
+        f"{t['name']}{' (view)' if t['kind'] == 'view' else ''}" for t in listed
+    )
+
+
+def describe_text(source: str, table: TableInfo) -> str:
+    rows = [
+        [c.name, c.type, "yes" if c.nullable else "no", c.default, "PK" if c.primary_key else ""] for c in table.columns
+    ]
+    text = f"{table.kind.capitalize()} '{table.name}' in '{source}':\n" + table_text(
+        ["column", "type", "nullable", "default", "key"], rows
+    )
+    if table.indexes:
+        text += "\nIndexes: " + "; ".join(f"{i['name']}({', '.join(i['columns'] or [])})" for i in table.indexes)
+    if table.foreign_keys:
+        text += "\nForeign keys: " + "; ".join(
+            f"{', '.join(f['columns'])} -> {f['references_table']}({', '.join(f['references_columns'])})"
+            for f in table.foreign_keys
+        )
+    return text
+
+
+def search_text(found: SearchResult) -> str:
+    query = found.query
+    if not found.hits:
+        text = f"No match for {query!r} in {len(found.tables_searched)} table(s)."
+    else:
+        lines = [f"{len(found.hits)} match(es) for {query!r}:"]
+        lines += [f"[{hit['table']}] {json_text(hit['row']).replace(chr(10), '')}" for hit in found.hits]
+        text = "\n".join(lines)
+    if found.truncated:
+        text += "\nMore matches exist: narrow the query, name a table, or raise limit."
+    if found.partial_tables:
+        text += f"\nOnly the first rows of {', '.join(found.partial_tables)} were scanned (no full-text index)."
+    return text
+
+
+_VERBS = {
+    "insert": "inserted",
+    "update": "updated",
+    "delete": "deleted",
+    "create_table": "created",
+    "drop_table": "dropped",
+}
+
+
+def write_text(outcome: WriteOutcome) -> str:
+    verb = _VERBS[outcome.operation]
+    if outcome.operation in ("create_table", "drop_table"):
+        done = outcome.extra.get("created", outcome.extra.get("dropped", True))
+        if outcome.dry_run:
+            text = f"Dry run: table '{outcome.table}' would be {verb}; nothing was changed."
+        elif done:
+            text = f"Table '{outcome.table}' {verb}."
+        else:
+            text = f"Nothing to do: table '{outcome.table}' {outcome.extra.get('reason')}."
+        if "ddl" in outcome.extra:
+            text += f"\n{outcome.extra['ddl']}"
+        if outcome.extra.get("rows_lost"):
+            text += f"\nRows {'that would be' if outcome.dry_run else ''} lost: {outcome.extra['rows_lost']}."
+        return text
+    if outcome.dry_run:
+        return f"Dry run: {outcome.affected} row(s) in '{outcome.table}' would be {verb}; nothing was changed."
+    return f"{outcome.affected} row(s) {verb} in '{outcome.table}'."

@@ -10,24 +10,26 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from fastmcp import FastMCP
 from mcp_types import ToolAnnotations
 
-from mcp_workbench.capability import Deferred
+from mcp_workbench.capability import Lazy, ServiceCapability, Services
 from mcp_workbench.data import models
+from mcp_workbench.data.port import DataReader
+from mcp_workbench.data.settings import WORKSPACE_SOURCE, DataSettings
 from mcp_workbench.platform.errors import WorkbenchError, resource_error
 from mcp_workbench.platform.metrics import Sample
-from mcp_workbench.platform.tools import Operation, OperationTool
+from mcp_workbench.platform.tools import Answer, Operation, OperationTool
 from mcp_workbench.scopes import DATA_READ, DATA_WRITE, scope_tags
-from mcp_workbench.settings import Settings
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from mcp_workbench.data.service import DataService
+    from mcp_workbench.data.writes import WriteOutcome
 
 READ_DESCRIPTION = """Read SQL databases (SQLite, PostgreSQL) safely; never changes data.
 Start with operation 'sources' or 'tables', then 'describe' a table before querying it.
@@ -44,42 +46,102 @@ Column types for create_table: integer, bigint, real, numeric, text, boolean, da
 Read-only sources refuse writes (READ_ONLY). 'source' defaults to 'workspace'."""
 
 
-def data_read_tool(service: Deferred[DataService]) -> OperationTool:
+def data_read_tool(service: Lazy[DataService]) -> OperationTool:
     return OperationTool.build(
         name="data_read",
         title="Read data (SQL)",
         description=READ_DESCRIPTION,
         operations=[
-            Operation(models.SourcesArgs, lambda args: service.get().sources(args)),
-            Operation(models.TablesArgs, lambda args: service.get().tables(args)),
-            Operation(models.DescribeArgs, lambda args: service.get().describe(args)),
-            Operation(models.SelectArgs, lambda args: service.get().select(args)),
-            Operation(models.CountArgs, lambda args: service.get().count(args)),
-            Operation(models.SearchArgs, lambda args: service.get().search(args)),
-            Operation(models.SqlArgs, lambda args: service.get().sql(args)),
+            Operation(models.SourcesArgs, lambda args: _sources(service.get(), args)),
+            Operation(models.TablesArgs, lambda args: _tables(service.get(), args)),
+            Operation(models.DescribeArgs, lambda args: _describe(service.get(), args)),
+            Operation(models.SelectArgs, lambda args: _select(service.get(), args)),
+            Operation(models.CountArgs, lambda args: _count(service.get(), args)),
+            Operation(models.SearchArgs, lambda args: _search(service.get(), args)),
+            Operation(models.SqlArgs, lambda args: _sql(service.get(), args)),
         ],
         annotations=ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False),
         scope=DATA_READ,
     )
 
 
-def data_write_tool(service: Deferred[DataService]) -> OperationTool:
+def data_write_tool(service: Lazy[DataService]) -> OperationTool:
     return OperationTool.build(
         name="data_write",
         title="Write data (SQL)",
         description=WRITE_DESCRIPTION,
         operations=[
-            Operation(models.InsertArgs, lambda args: service.get().insert(args)),
-            Operation(models.UpdateArgs, lambda args: service.get().update(args)),
-            Operation(models.DeleteArgs, lambda args: service.get().delete(args)),
-            Operation(models.CreateTableArgs, lambda args: service.get().create_table(args)),
-            Operation(models.DropTableArgs, lambda args: service.get().drop_table(args)),
+            Operation(models.InsertArgs, lambda args: _written(service.get().insert(args))),
+            Operation(models.UpdateArgs, lambda args: _written(service.get().update(args))),
+            Operation(models.DeleteArgs, lambda args: _written(service.get().delete(args))),
+            Operation(models.CreateTableArgs, lambda args: _written(service.get().create_table(args))),
+            Operation(models.DropTableArgs, lambda args: _written(service.get().drop_table(args))),
         ],
         annotations=ToolAnnotations(
             readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False
         ),
         scope=DATA_WRITE,
     )
+
+
+# Each operation's answer: the service's result as structured data, and its text for the model.
+# The text module loads the engine libraries, so it is imported by the first call, not at start-up.
+
+
+async def _sources(service: DataService, args: models.SourcesArgs) -> Answer:
+    from mcp_workbench.data import render
+
+    listed = await service.sources(args)
+    return Answer(render.sources_text(listed), {"sources": listed})
+
+
+async def _tables(service: DataService, args: models.TablesArgs) -> Answer:
+    from mcp_workbench.data import render
+
+    found = await service.tables(args)
+    return Answer(render.tables_text(found.source, found.read_only, found.tables),
+                  {"source": found.source, "tables": found.tables})  # fmt: skip
+
+
+async def _describe(service: DataService, args: models.DescribeArgs) -> Answer:
+    from mcp_workbench.data import render
+
+    found = await service.describe(args)
+    return Answer(render.describe_text(found.source, found.table), {"source": found.source, **found.table.describe()})
+
+
+async def _select(service: DataService, args: models.SelectArgs) -> Answer:
+    from mcp_workbench.data import render
+
+    page = await service.select(args)
+    return Answer(await render.page_text_off_loop(page, f"'{args.table}'"), page.to_dict())
+
+
+async def _count(service: DataService, args: models.CountArgs) -> Answer:
+    total = await service.count(args)
+    suffix = " matching the filters" if args.where else ""
+    return Answer(f"{total} row(s) in '{args.table}'{suffix}.", {"table": args.table, "count": total})
+
+
+async def _search(service: DataService, args: models.SearchArgs) -> Answer:
+    from mcp_workbench.data import render
+
+    found = await service.search(args)
+    return Answer(render.search_text(found), found.to_dict())
+
+
+async def _sql(service: DataService, args: models.SqlArgs) -> Answer:
+    from mcp_workbench.data import render
+
+    page = await service.sql(args)
+    return Answer(await render.page_text_off_loop(page, "the statement", paged_by_offset=False), page.to_dict())
+
+
+async def _written(work: Awaitable[WriteOutcome]) -> Answer:
+    from mcp_workbench.data import render
+
+    outcome = await work
+    return Answer(render.write_text(outcome), outcome.to_dict())
 
 
 EXPLORE_PROMPT = """Explore the database source '{source}' and report what it holds.{focus_line}
@@ -95,7 +157,7 @@ Summarise: what each table is for, how tables relate, data quality issues you no
 Do not change any data."""
 
 
-def _schema_reader(service: Deferred[DataService], source: str) -> Callable[[], Awaitable[str]]:
+def _schema_reader(service: Lazy[DataService], source: str) -> Callable[[], Awaitable[str]]:
     async def read() -> str:
         return json.dumps(await _resource(service.get().schema_document(source)), ensure_ascii=False, default=str)
 
@@ -114,15 +176,15 @@ TABLE_TEMPLATE = "data://{source}/tables/{table}"
 EXPLORE_PROMPT_NAME = "explore_database"
 
 
-class DataCapability:
+class DataCapability(ServiceCapability["DataService"]):
     """The data capability as the composition root sees it. Its :class:`DataService` is built
     by the first call, resource read, completion or readiness check that needs it."""
 
     name = "data"
 
-    def __init__(self, settings: Settings) -> None:
-        self.sources = settings.sources()
-        self.service: Deferred[DataService] = Deferred(lambda: _open(settings))
+    def __init__(self, settings: DataSettings) -> None:
+        super().__init__(lambda: _open(settings))
+        self.sources = settings.sources
         self._audit: asyncio.Task[None] | None = None
 
     async def startup(self) -> None:
@@ -146,16 +208,15 @@ class DataCapability:
         if self._audit is not None:
             self._audit.cancel()
             await asyncio.gather(self._audit, return_exceptions=True)
-        if (service := self.service.built) is not None:
-            await service.aclose()
+        await super().aclose()
 
     async def check(self) -> dict[str, str | None]:
         return await self.service.get().check()
 
-    def samples(self) -> Iterator[Sample]:
-        if (service := self.service.built) is not None:
-            yield from service.samples()
-            return
+    def service_samples(self, service: DataService) -> Iterable[Sample]:
+        return service.samples()
+
+    def idle_samples(self) -> Iterator[Sample]:
         for name in self.sources:  # no engine yet, so no connections
             for state in ("in_use", "idle"):
                 yield Sample(
@@ -174,18 +235,26 @@ class DataCapability:
     async def complete(self, ref: Any, argument: Any, context: Any) -> list[str] | None:
         if getattr(ref, "uri", None) != TABLE_TEMPLATE and getattr(ref, "name", None) != EXPLORE_PROMPT_NAME:
             return None  # not ours: leave the data service unbuilt
-        return await self.service.get().complete(ref, argument, context)
+        source = ((context.arguments or {}) if context else {}).get("source", WORKSPACE_SOURCE)
+        return await self.service.get().complete(argument.name, argument.value, source)
 
 
-def _open(settings: Settings) -> DataService:
+def _open(settings: DataSettings) -> DataService:
     from mcp_workbench.data.service import DataService
 
     return DataService(settings)
 
 
-def install(mcp: FastMCP, settings: Settings) -> DataCapability:
+def _reader(capability: DataCapability) -> DataReader:
+    from mcp_workbench.data.service import SourceReader
+
+    return SourceReader(capability.service.get())
+
+
+def install(mcp: FastMCP, settings: DataSettings, services: Services) -> DataCapability:
     capability = DataCapability(settings)
     register_data(mcp, capability)
+    services.offer(DataReader, Lazy(lambda: _reader(capability)), scope=DATA_READ, what="reading the databases")
     return capability
 
 

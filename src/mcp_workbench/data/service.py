@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-import anyio.to_thread
+from pydantic import BaseModel, ValidationError
 
 from mcp_workbench.data import privileges, query, search, sqlread, writes
 from mcp_workbench.data.models import (
@@ -30,21 +31,35 @@ from mcp_workbench.data.models import (
     UpdateArgs,
 )
 from mcp_workbench.data.privileges import Finding
-from mcp_workbench.data.render import json_text, page_text, table_text
-from mcp_workbench.data.schema import SchemaCatalog
+from mcp_workbench.data.schema import SchemaCatalog, TableInfo
+from mcp_workbench.data.settings import DataSettings
 from mcp_workbench.data.sources import SourceRegistry
-from mcp_workbench.platform.errors import WorkbenchError
+from mcp_workbench.platform.errors import InvalidInput, WorkbenchError
 from mcp_workbench.platform.metrics import Sample
-from mcp_workbench.platform.tools import Answer
-from mcp_workbench.settings import Settings
+
+ArgsT = TypeVar("ArgsT", bound=BaseModel)
 
 MAX_SCHEMA_TABLES = 200
-# Pages whose JSON is larger than this get their text table built in a worker thread: a large
-# page would hold the event loop for milliseconds; a small one costs less than the thread hop.
-_TEXT_IN_THREAD_BYTES = 64 * 1024
 
 
 log = logging.getLogger("mcp_workbench.data")
+
+
+@dataclass(frozen=True, slots=True)
+class TableList:
+    """The tables and views of one source."""
+
+    source: str
+    read_only: bool
+    tables: list[dict[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Described:
+    """One table's columns, keys and indexes."""
+
+    source: str
+    table: TableInfo
 
 
 class DataService:
@@ -52,7 +67,7 @@ class DataService:
 
     name = "data"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: DataSettings) -> None:
         self.registry = SourceRegistry(settings)
         self.catalog = SchemaCatalog()
 
@@ -107,140 +122,63 @@ class DataService:
 
     # --- data_read ------------------------------------------------------------------------
 
-    async def sources(self, args: SourcesArgs) -> Answer:
-        listed = [source.describe() for source in self.registry.all()]
-        lines = [f"{s['name']}: {s['engine']}{' (read-only)' if s['read_only'] else ''}" for s in listed]
-        return Answer("Data sources:\n" + "\n".join(lines), {"sources": listed})
+    async def sources(self, args: SourcesArgs) -> list[dict[str, Any]]:
+        return [source.describe() for source in self.registry.all()]
 
-    async def tables(self, args: TablesArgs) -> Answer:
+    async def tables(self, args: TablesArgs) -> TableList:
         source = self.registry.get(args.source)
         tables = await self.catalog.tables(source, refresh=True)
         listed = [{"name": name, "kind": kind} for name, kind in tables.items()]
-        if not listed:
-            text = f"Source '{source.name}' has no tables yet." + (
-                "" if source.read_only else " Create one with data_write operation 'create_table'."
-            )
-        else:
-            text = f"Tables of '{source.name}':\n" + "\n".join(
-                f"{t['name']}{' (view)' if t['kind'] == 'view' else ''}" for t in listed
-            )
-        return Answer(text, {"source": source.name, "tables": listed})
+        return TableList(source.name, source.read_only, listed)
 
-    async def describe(self, args: DescribeArgs) -> Answer:
+    async def describe(self, args: DescribeArgs) -> Described:
         source = self.registry.get(args.source)
-        table = await self.catalog.table(source, args.table)
-        data = {"source": source.name, **table.describe()}
-        rows = [
-            [c.name, c.type, "yes" if c.nullable else "no", c.default, "PK" if c.primary_key else ""]
-            for c in table.columns
-        ]
-        text = f"{table.kind.capitalize()} '{table.name}' in '{source.name}':\n" + table_text(
-            ["column", "type", "nullable", "default", "key"], rows
-        )
-        if table.indexes:
-            text += "\nIndexes: " + "; ".join(f"{i['name']}({', '.join(i['columns'] or [])})" for i in table.indexes)
-        if table.foreign_keys:
-            text += "\nForeign keys: " + "; ".join(
-                f"{', '.join(f['columns'])} -> {f['references_table']}({', '.join(f['references_columns'])})"
-                for f in table.foreign_keys
-            )
-        return Answer(text, data)
+        return Described(source.name, await self.catalog.table(source, args.table))
 
-    async def select(self, args: SelectArgs) -> Answer:
-        source = self.registry.get(args.source)
-        page = await query.select_rows(source, self.catalog, args)
-        return Answer(await _page_text(page, f"'{args.table}'"), page.to_dict())
+    async def select(self, args: SelectArgs) -> query.Page:
+        return await query.select_rows(self.registry.get(args.source), self.catalog, args)
 
-    async def count(self, args: CountArgs) -> Answer:
-        source = self.registry.get(args.source)
-        total = await query.count_rows(source, self.catalog, args)
-        suffix = " matching the filters" if args.where else ""
-        return Answer(f"{total} row(s) in '{args.table}'{suffix}.", {"table": args.table, "count": total})
+    async def count(self, args: CountArgs) -> int:
+        return await query.count_rows(self.registry.get(args.source), self.catalog, args)
 
-    async def search(self, args: SearchArgs) -> Answer:
-        source = self.registry.get(args.source)
-        found = await search.search(source, self.catalog, args)
-        data = found.to_dict()
-        if not found.hits:
-            text = f"No match for {args.query!r} in {len(found.tables_searched)} table(s)."
-        else:
-            lines = [f"{len(found.hits)} match(es) for {args.query!r}:"]
-            lines += [f"[{hit['table']}] {json_text(hit['row']).replace(chr(10), '')}" for hit in found.hits]
-            text = "\n".join(lines)
-        if found.truncated:
-            text += "\nMore matches exist: narrow the query, name a table, or raise limit."
-        if found.partial_tables:
-            text += f"\nOnly the first rows of {', '.join(found.partial_tables)} were scanned (no full-text index)."
-        return Answer(text, data)
+    async def search(self, args: SearchArgs) -> search.SearchResult:
+        return await search.search(self.registry.get(args.source), self.catalog, args)
 
-    async def sql(self, args: SqlArgs) -> Answer:
-        source = self.registry.get(args.source)
-        page = await sqlread.run_sql(source, args)
-        return Answer(await _page_text(page, "the statement", paged_by_offset=False), page.to_dict())
+    async def sql(self, args: SqlArgs) -> query.Page:
+        return await sqlread.run_sql(self.registry.get(args.source), args)
 
     # --- data_write -----------------------------------------------------------------------
 
-    async def insert(self, args: InsertArgs) -> Answer:
-        return self._write_answer(await writes.insert_rows(self.registry.get(args.source), self.catalog, args))
+    async def insert(self, args: InsertArgs) -> writes.WriteOutcome:
+        return await writes.insert_rows(self.registry.get(args.source), self.catalog, args)
 
-    async def update(self, args: UpdateArgs) -> Answer:
-        return self._write_answer(await writes.update_rows(self.registry.get(args.source), self.catalog, args))
+    async def update(self, args: UpdateArgs) -> writes.WriteOutcome:
+        return await writes.update_rows(self.registry.get(args.source), self.catalog, args)
 
-    async def delete(self, args: DeleteArgs) -> Answer:
-        return self._write_answer(await writes.delete_rows(self.registry.get(args.source), self.catalog, args))
+    async def delete(self, args: DeleteArgs) -> writes.WriteOutcome:
+        return await writes.delete_rows(self.registry.get(args.source), self.catalog, args)
 
-    async def create_table(self, args: CreateTableArgs) -> Answer:
-        return self._write_answer(await writes.create_table(self.registry.get(args.source), self.catalog, args))
+    async def create_table(self, args: CreateTableArgs) -> writes.WriteOutcome:
+        return await writes.create_table(self.registry.get(args.source), self.catalog, args)
 
-    async def drop_table(self, args: DropTableArgs) -> Answer:
-        return self._write_answer(await writes.drop_table(self.registry.get(args.source), self.catalog, args))
-
-    @staticmethod
-    def _write_answer(outcome: writes.WriteOutcome) -> Answer:
-        verb = {
-            "insert": "inserted",
-            "update": "updated",
-            "delete": "deleted",
-            "create_table": "created",
-            "drop_table": "dropped",
-        }[outcome.operation]
-        if outcome.operation in ("create_table", "drop_table"):
-            done = outcome.extra.get("created", outcome.extra.get("dropped", True))
-            if outcome.dry_run:
-                text = f"Dry run: table '{outcome.table}' would be {verb}; nothing was changed."
-            elif done:
-                text = f"Table '{outcome.table}' {verb}."
-            else:
-                text = f"Nothing to do: table '{outcome.table}' {outcome.extra.get('reason')}."
-            if "ddl" in outcome.extra:
-                text += f"\n{outcome.extra['ddl']}"
-            if outcome.extra.get("rows_lost"):
-                text += f"\nRows {'that would be' if outcome.dry_run else ''} lost: {outcome.extra['rows_lost']}."
-        elif outcome.dry_run:
-            text = f"Dry run: {outcome.affected} row(s) in '{outcome.table}' would be {verb}; nothing was changed."
-        else:
-            text = f"{outcome.affected} row(s) {verb} in '{outcome.table}'."
-        return Answer(text, outcome.to_dict())
+    async def drop_table(self, args: DropTableArgs) -> writes.WriteOutcome:
+        return await writes.drop_table(self.registry.get(args.source), self.catalog, args)
 
     # --- completions ----------------------------------------------------------------------
 
-    async def complete(self, ref: Any, argument: Any, context: Any) -> list[str] | None:
-        """Source and table names for the table template and the explore prompt; None otherwise."""
-        from mcp_workbench.data.server import EXPLORE_PROMPT_NAME, TABLE_TEMPLATE
-
-        if getattr(ref, "uri", None) != TABLE_TEMPLATE and getattr(ref, "name", None) != EXPLORE_PROMPT_NAME:
-            return None
-        prefix = argument.value.lower()
-        if argument.name == "source":
+    async def complete(self, argument: str, prefix: str, source: str) -> list[str]:
+        """Source names (``argument`` "source") or table names of ``source`` ("table") that
+        start with ``prefix``, case-insensitively; nothing for other arguments."""
+        prefix = prefix.lower()
+        if argument == "source":
             return [n for n in self.registry.names() if n.lower().startswith(prefix)]
-        if argument.name == "table":
-            source = ((context.arguments or {}) if context else {}).get("source", "workspace")
+        if argument == "table":
             try:
                 names = await self.table_names(source)
             except WorkbenchError:
                 return []
             return [n for n in names if n.lower().startswith(prefix)]
-        return None
+        return []
 
     # --- resources ------------------------------------------------------------------------
 
@@ -259,7 +197,36 @@ class DataService:
         return list(await self.catalog.tables(source))
 
 
-async def _page_text(page: query.Page, what: str, *, paged_by_offset: bool = True) -> str:
-    if page.json_bytes <= _TEXT_IN_THREAD_BYTES:
-        return page_text(page, what, paged_by_offset=paged_by_offset)
-    return await anyio.to_thread.run_sync(lambda: page_text(page, what, paged_by_offset=paged_by_offset))
+class SourceReader:
+    """:class:`~mcp_workbench.data.port.DataReader` over this service: the same read-only
+    paths, guards and bounds as ``data_read``, with plain results."""
+
+    def __init__(self, service: DataService) -> None:
+        self._service = service
+
+    def source_names(self) -> list[str]:
+        return self._service.registry.names()
+
+    async def sql(self, source: str, sql: str, params: Sequence[Any] = (), *, limit: int | None = None) -> query.Page:
+        """One read-only statement, as ``data_read`` operation ``sql`` runs it."""
+        args = _arguments(SqlArgs, operation="sql", source=source, sql=sql, params=list(params), limit=limit)
+        return await sqlread.run_sql(self._service.registry.get(source), args)
+
+    async def rows(self, source: str, table: str, *, limit: int | None = None) -> query.Page:
+        """The first rows of ``table``."""
+        args = _arguments(SelectArgs, operation="select", source=source, table=table, limit=limit)
+        return await query.select_rows(self._service.registry.get(source), self._service.catalog, args)
+
+    async def search(self, source: str, text: str, *, limit: int | None = None) -> search.SearchResult:
+        """Rows of any table whose text columns hold ``text`` (full-text where indexed)."""
+        args = _arguments(SearchArgs, operation="search", source=source, query=text, limit=limit)
+        return await search.search(self._service.registry.get(source), self._service.catalog, args)
+
+
+def _arguments(model: type[ArgsT], **values: Any) -> ArgsT:
+    """Arguments validated as the tool validates them; a bad value is the caller's error."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InvalidInput(f"invalid data request: {problems}") from None

@@ -41,9 +41,9 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, PoolRese
 
 from mcp_workbench.data.dberrors import translate_db_errors
 from mcp_workbench.data.readbounds import ReadBounds, pg_bounded, pg_rows, sqlite_rows
+from mcp_workbench.data.settings import DataSettings, SourceSettings
 from mcp_workbench.platform.errors import NotFound, ReadOnly, WorkbenchError
 from mcp_workbench.platform.timeouts import commit_point
-from mcp_workbench.settings import DataSettings, Settings, SourceSettings
 
 # PRAGMAs SQLAlchemy's reflection issues; everything else is refused on read connections.
 _INTROSPECTION_PRAGMAS = frozenset(
@@ -480,9 +480,9 @@ class Source:
 class SourceRegistry:
     """All sources of one server, by name."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: DataSettings) -> None:
         self._sources = {
-            name: Source(name=name, config=config, limits=settings.data) for name, config in settings.sources().items()
+            name: Source(name=name, config=config, limits=settings) for name, config in settings.sources.items()
         }
 
     def names(self) -> list[str]:

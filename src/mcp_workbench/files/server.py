@@ -10,21 +10,25 @@ call (a FastMCP server has only one).
 
 from __future__ import annotations
 
+import base64
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fastmcp import FastMCP
-from fastmcp.resources.base import ResourceResult
-from mcp_types import ToolAnnotations
+from fastmcp.resources.base import ResourceContent, ResourceResult
+from fastmcp.tools.base import ToolResult
+from mcp_types import ImageContent, TextContent, ToolAnnotations
 
-from mcp_workbench.capability import Deferred
-from mcp_workbench.files import models
+from mcp_workbench.capability import Lazy, ServiceCapability, Services
+from mcp_workbench.files import models, render
+from mcp_workbench.files.port import FilesReader
 from mcp_workbench.files.roots import RootSet
 from mcp_workbench.files.settings import FilesSettings
 from mcp_workbench.platform.errors import WorkbenchError, resource_error
-from mcp_workbench.platform.tools import Operation, OperationTool
+from mcp_workbench.platform.tools import Answer, Operation, OperationTool
 from mcp_workbench.scopes import FILES_READ, FILES_WRITE, scope_tags
-from mcp_workbench.settings import Settings
 
 if TYPE_CHECKING:
     from mcp_workbench.files.service import FilesService
@@ -59,35 +63,38 @@ in it (use dry_run first).
 Read-only roots answer READ_ONLY. Writes never go through symbolic links."""
 
 
-def files_read_tool(service: Deferred[FilesService]) -> OperationTool:
+def files_read_tool(service: Lazy[FilesService]) -> OperationTool:
     return OperationTool.build(
         name="files_read",
         title="Read files",
         description=READ_DESCRIPTION,
         operations=[
-            Operation(models.RootsArgs, lambda args: service.get().list_roots(args)),
-            Operation(models.ListArgs, lambda args: service.get().list_directory(args)),
-            Operation(models.TreeArgs, lambda args: service.get().tree(args)),
-            Operation(models.ReadArgs, lambda args: service.get().read(args)),
-            Operation(models.SearchArgs, lambda args: service.get().search(args)),
-            Operation(models.InfoArgs, lambda args: service.get().info(args)),
+            Operation(models.RootsArgs, shown(render.roots_text, lambda args: service.get().list_roots(args))),
+            Operation(models.ListArgs, shown(render.list_text, lambda args: service.get().list_directory(args))),
+            Operation(models.TreeArgs, shown(render.tree_text, lambda args: service.get().tree(args))),
+            Operation(models.ReadArgs, lambda args: read_answer(service.get(), args)),
+            Operation(models.SearchArgs, shown(render.search_text, lambda args: service.get().search(args))),
+            Operation(models.InfoArgs, shown(render.info_text, lambda args: service.get().info(args))),
         ],
         annotations=ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False),
         scope=FILES_READ,
     )
 
 
-def files_write_tool(service: Deferred[FilesService]) -> OperationTool:
+def files_write_tool(service: Lazy[FilesService]) -> OperationTool:
+    def written(operation: str, work: Callable[[Any], Awaitable[dict[str, Any]]]) -> Callable[[Any], Awaitable[Answer]]:
+        return shown(lambda data: render.write_text(operation, data), work)
+
     return OperationTool.build(
         name="files_write",
         title="Write files",
         description=WRITE_DESCRIPTION,
         operations=[
-            Operation(models.WriteArgs, lambda args: service.get().write(args)),
-            Operation(models.EditArgs, lambda args: service.get().edit(args)),
-            Operation(models.MkdirArgs, lambda args: service.get().mkdir(args)),
-            Operation(models.MoveArgs, lambda args: service.get().move(args)),
-            Operation(models.DeleteArgs, lambda args: service.get().delete(args)),
+            Operation(models.WriteArgs, written("write", lambda args: service.get().write(args))),
+            Operation(models.EditArgs, written("edit", lambda args: service.get().edit(args))),
+            Operation(models.MkdirArgs, written("mkdir", lambda args: service.get().mkdir(args))),
+            Operation(models.MoveArgs, written("move", lambda args: service.get().move(args))),
+            Operation(models.DeleteArgs, written("delete", lambda args: service.get().delete(args))),
         ],
         annotations=ToolAnnotations(
             readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False
@@ -96,7 +103,42 @@ def files_write_tool(service: Deferred[FilesService]) -> OperationTool:
     )
 
 
-class FilesCapability:
+def shown(
+    text: Callable[[dict[str, Any]], str], work: Callable[[Any], Awaitable[dict[str, Any]]]
+) -> Callable[[Any], Awaitable[Answer]]:
+    """An operation's handler: the service's result as the structured data, ``text`` of it for the model."""
+
+    async def answer(args: Any) -> Answer:
+        data = await work(args)
+        return Answer(text(data), data)
+
+    return answer
+
+
+@dataclass
+class MediaAnswer(Answer):
+    """An answer that carries images after its text."""
+
+    images: list[ImageContent] = field(default_factory=list)
+
+    def to_tool_result(self) -> ToolResult:
+        content = [TextContent(type="text", text=self.text), *self.images]
+        return ToolResult(content=content, structured_content=self.data)
+
+
+async def read_answer(service: FilesService, args: models.ReadArgs) -> Answer:
+    result = await service.read(args)
+    data = {**result.data, "cap": service.settings.max_read_bytes} if result.kind == "text" else result.data
+    text = render.read_text(data)
+    if result.image is not None and result.image_info is not None:
+        image = ImageContent(
+            type="image", data=base64.b64encode(result.image).decode("ascii"), mime_type=result.image_info.mime_type
+        )
+        return MediaAnswer(text, data, images=[image])
+    return Answer(text, data)
+
+
+class FilesCapability(ServiceCapability["FilesService"]):
     """The files capability as the composition root sees it: the roots, resolved at start-up,
     and the :class:`FilesService`, built by the first call or completion that needs it."""
 
@@ -104,16 +146,13 @@ class FilesCapability:
 
     def __init__(self, settings: FilesSettings) -> None:
         self.roots = RootSet(settings)
-        self.service: Deferred[FilesService] = Deferred(lambda: _open(settings, self.roots))
-
-    async def aclose(self) -> None:
-        if (service := self.service.built) is not None:
-            await service.aclose()
+        super().__init__(lambda: _open(settings, self.roots))
 
     async def complete(self, ref: Any, argument: Any, context: Any) -> list[str] | None:
         if getattr(ref, "uri", None) != FILE_TEMPLATE:
             return None  # not ours: leave the files service unbuilt
-        return await self.service.get().complete(ref, argument, context)
+        arguments = context.arguments if context else None
+        return await self.service.get().complete_files(argument.name, argument.value, arguments)
 
 
 def _open(settings: FilesSettings, roots: RootSet) -> FilesService:
@@ -122,12 +161,19 @@ def _open(settings: FilesSettings, roots: RootSet) -> FilesService:
     return FilesService(settings, roots=roots)
 
 
-def install(mcp: FastMCP, settings: Settings) -> FilesCapability | None:
-    if not settings.files.roots:
+def _reader(capability: FilesCapability) -> FilesReader:
+    from mcp_workbench.files.service import RootReader
+
+    return RootReader(capability.service.get())
+
+
+def install(mcp: FastMCP, settings: FilesSettings, services: Services) -> FilesCapability | None:
+    if not settings.roots:
         log.info("file tools off: no roots configured (add --root PATH or [files.roots.NAME] path = ...)")
         return None
-    capability = FilesCapability(settings.files)
+    capability = FilesCapability(settings)
     register_files(mcp, capability)
+    services.offer(FilesReader, Lazy(lambda: _reader(capability)), scope=FILES_READ, what="reading files")
     log.info(
         "file tools on",
         extra={
@@ -155,6 +201,7 @@ def register_files(mcp: FastMCP, capability: FilesCapability) -> None:
     )
     async def file_resource(root: str, path: str) -> ResourceResult:
         try:
-            return await service.get().resource(root, path)
+            found = await service.get().resource(root, path)
         except WorkbenchError as exc:
             raise resource_error(exc) from None
+        return ResourceResult([ResourceContent(found.content, mime_type=found.mime_type)])

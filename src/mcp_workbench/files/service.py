@@ -1,28 +1,23 @@
-"""The files capability's handlers: plain async functions from arguments to answers.
+"""The files capability's domain API: one method per operation, from arguments to plain results
+(the structured data a tool answers with; :mod:`~mcp_workbench.files.server` adds the text).
 
-The seam between the tool adapter (which validates and maps errors) and the domain modules
-(which know nothing of MCP). Each handler runs its blocking file-system work in a worker
-thread (``anyio.to_thread``), content searches in a killable child process, and shapes the
-result as text plus structured data. Writes are serialised within the process.
+Each method runs its blocking file-system work in a worker thread (``anyio.to_thread``),
+content searches in a killable child process. Writes are serialised within the process.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
 import json
 import os
 import stat
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
-from fastmcp.resources.base import ResourceContent, ResourceResult
-from fastmcp.tools.base import ToolResult
-from mcp_types import ImageContent, TextContent
 
-from mcp_workbench.files import reading, render, writing
+from mcp_workbench.files import reading, writing
 from mcp_workbench.files.models import (
     DeleteArgs,
     EditArgs,
@@ -37,14 +32,14 @@ from mcp_workbench.files.models import (
     WriteArgs,
 )
 from mcp_workbench.files.paths import parse_relative, printable
+from mcp_workbench.files.port import FileText, LineMatch
 from mcp_workbench.files.roots import RootSet
 from mcp_workbench.files.sandbox import DIR_FD_SUPPORTED, Sandbox, Target
 from mcp_workbench.files.search import SearchJob, run_search
 from mcp_workbench.files.settings import FilesSettings
 from mcp_workbench.files.textio import SAMPLE_BYTES, sniff
-from mcp_workbench.platform.errors import TooLarge, WorkbenchError
+from mcp_workbench.platform.errors import InvalidInput, TooLarge, WorkbenchError
 from mcp_workbench.platform.isolation import WorkerPool
-from mcp_workbench.platform.tools import Answer
 
 T = TypeVar("T")
 MAX_COMPLETIONS = 100
@@ -52,15 +47,12 @@ INLINE_READ_BYTES = 64 * 1024
 """Files up to this size are read on the event loop: cheaper than a hop to a worker thread."""
 
 
-@dataclass
-class MediaAnswer(Answer):
-    """An answer that carries images after its text."""
+@dataclass(frozen=True, slots=True)
+class FileContent:
+    """A file (or a directory's JSON listing) as a resource serves it."""
 
-    images: list[ImageContent] = field(default_factory=list)
-
-    def to_tool_result(self) -> ToolResult:
-        content = [TextContent(type="text", text=self.text), *self.images]
-        return ToolResult(content=content, structured_content=self.data)
+    content: str | bytes
+    mime_type: str
 
 
 async def blocking(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -96,19 +88,19 @@ class FilesService:
 
     # --- files_read ---------------------------------------------------------------------------
 
-    async def list_roots(self, args: RootsArgs) -> Answer:
+    async def list_roots(self, args: RootsArgs) -> dict[str, Any]:
         roots = self.roots.describe()
-        return Answer(render.roots_text(roots), {"roots": roots})
+        return {"roots": roots}
 
-    async def list_directory(self, args: ListArgs) -> Answer:
+    async def list_directory(self, args: ListArgs) -> dict[str, Any]:
         def work() -> dict[str, Any]:
             sandbox, target = self._locate(args.root, args.path)
             return reading.list_directory(sandbox, target, pattern=args.pattern, limit=self.settings.max_list_entries)
 
         data = await blocking(work)
-        return Answer(render.list_text(data), data)
+        return data
 
-    async def tree(self, args: TreeArgs) -> Answer:
+    async def tree(self, args: TreeArgs) -> dict[str, Any]:
         depth = min(args.depth, self.settings.max_tree_depth)
 
         def work() -> dict[str, Any]:
@@ -124,9 +116,10 @@ class FilesService:
             )
 
         data = await blocking(work)
-        return Answer(render.tree_text(data), data)
+        return data
 
-    async def read(self, args: ReadArgs) -> Answer:
+    async def read(self, args: ReadArgs) -> reading.ReadResult:
+        """Text with where to continue, an image, or a binary file's description."""
         request = reading.ReadRequest(
             start_line=args.start_line,
             end_line=args.end_line,
@@ -152,17 +145,11 @@ class FilesService:
                 cap=self.settings.max_read_bytes,
                 image_cap=self.settings.max_image_bytes,
             )
-            result = work() if info.st_size <= INLINE_READ_BYTES else await blocking(work)
-        data = {**result.data, "cap": self.settings.max_read_bytes} if result.kind == "text" else result.data
-        text = render.read_text(data)
-        if result.image is not None and result.image_info is not None:
-            image = ImageContent(
-                type="image", data=base64.b64encode(result.image).decode("ascii"), mime_type=result.image_info.mime_type
-            )
-            return MediaAnswer(text, data, images=[image])
-        return Answer(text, data)
+            return work() if info.st_size <= INLINE_READ_BYTES else await blocking(work)
 
-    async def search(self, args: SearchArgs) -> Answer:
+    async def search(self, args: SearchArgs) -> dict[str, Any]:
+        """Files by name and/or lines by content, as ``search`` answers them."""
+
         def prepare() -> tuple[SearchJob, str]:
             sandbox, target = self._locate(args.root, args.path)
             start_is_file = False
@@ -197,7 +184,7 @@ class FilesService:
             outcome = await self._workers.run(run_search, job, budget_s=job.budget_s)
             matches = outcome.items
             summary = outcome.result or {"stopped_by": "time", "files_visited": None, "files_searched": None}
-        data = {
+        return {
             "root": job.root_name,
             "path": shown,
             "pattern": args.pattern,
@@ -206,15 +193,14 @@ class FilesService:
             "truncated": summary.get("stopped_by") is not None,
             **summary,
         }
-        return Answer(render.search_text(data), data)
 
-    async def info(self, args: InfoArgs) -> Answer:
+    async def info(self, args: InfoArgs) -> dict[str, Any]:
         def work() -> dict[str, Any]:
             sandbox, target = self._locate(args.root, args.path, follow=False)
             return reading.info(sandbox, target)
 
         data = await blocking(work)
-        return Answer(render.info_text(data), data)
+        return data
 
     # --- files_write --------------------------------------------------------------------------
 
@@ -224,7 +210,7 @@ class FilesService:
         async with self._write_lock:
             return await blocking(work)
 
-    async def write(self, args: WriteArgs) -> Answer:
+    async def write(self, args: WriteArgs) -> dict[str, Any]:
         def work() -> dict[str, Any]:
             sandbox, target = self._locate(args.root, args.path, follow=False)
             return writing.write_file(
@@ -240,9 +226,9 @@ class FilesService:
             )
 
         data = await self._serialised(work)
-        return Answer(render.write_text("write", data), data)
+        return data
 
-    async def edit(self, args: EditArgs) -> Answer:
+    async def edit(self, args: EditArgs) -> dict[str, Any]:
         def work() -> dict[str, Any]:
             sandbox, target = self._locate(args.root, args.path, follow=False)
             return writing.edit_file(
@@ -250,17 +236,17 @@ class FilesService:
             )
 
         data = await self._serialised(work)
-        return Answer(render.write_text("edit", data), data)
+        return data
 
-    async def mkdir(self, args: MkdirArgs) -> Answer:
+    async def mkdir(self, args: MkdirArgs) -> dict[str, Any]:
         def work() -> dict[str, Any]:
             sandbox, target = self._locate(args.root, args.path, follow=False)
             return writing.make_directory(self.roots, sandbox, target, parents=args.parents, dry_run=args.dry_run)
 
         data = await self._serialised(work)
-        return Answer(render.write_text("mkdir", data), data)
+        return data
 
-    async def move(self, args: MoveArgs) -> Answer:
+    async def move(self, args: MoveArgs) -> dict[str, Any]:
         def work() -> dict[str, Any]:
             source = self._locate(args.root, args.path, follow=False)
             destination_root = args.destination_root if args.destination_root is not None else source[0].name
@@ -268,9 +254,9 @@ class FilesService:
             return writing.move(self.roots, source, destination, overwrite=args.overwrite, dry_run=args.dry_run)
 
         data = await self._serialised(work)
-        return Answer(render.write_text("move", data), data)
+        return data
 
-    async def delete(self, args: DeleteArgs) -> Answer:
+    async def delete(self, args: DeleteArgs) -> dict[str, Any]:
         def work() -> dict[str, Any]:
             sandbox, target = self._locate(args.root, args.path, follow=False)
             return writing.delete(
@@ -278,15 +264,15 @@ class FilesService:
             )
 
         data = await self._serialised(work)
-        return Answer(render.write_text("delete", data), data)
+        return data
 
     # --- resource and completions -------------------------------------------------------------
 
-    async def resource(self, root: str, path: str) -> ResourceResult:
-        """The file ``path`` of ``root`` as text or a blob; a directory as a JSON listing."""
+    async def resource(self, root: str, path: str) -> FileContent:
+        """The file ``path`` of ``root`` as text or bytes; a directory as a JSON listing."""
         return await blocking(self._resource, root, path)
 
-    def _resource(self, root: str, path: str) -> ResourceResult:
+    def _resource(self, root: str, path: str) -> FileContent:
         sandbox, target = self._locate(root, path)
         try:
             fd, info = sandbox.open_file(target)
@@ -294,7 +280,7 @@ class FilesService:
             if exc.details.get("type") != "directory":
                 raise
             listing = reading.list_directory(sandbox, target, pattern=None, limit=self.settings.max_list_entries)
-            return ResourceResult([ResourceContent(json.dumps(listing, ensure_ascii=False), "application/json")])
+            return FileContent(json.dumps(listing, ensure_ascii=False), "application/json")
         with os.fdopen(fd, "rb") as handle:
             sample = handle.read(SAMPLE_BYTES)
             sniffed = sniff(sample, whole=len(sample) < SAMPLE_BYTES)
@@ -307,17 +293,9 @@ class FilesService:
             raw = sample + handle.read(cap + 1 - len(sample))
         if sniffed.kind == "text" and sniffed.encoding is not None:
             text = raw[len(sniffed.bom) :].decode(sniffed.encoding, "replace")
-            return ResourceResult([ResourceContent(text, mime_type=_text_mime(target.shown))])
+            return FileContent(text, _text_mime(target.shown))
         mime = sniffed.image.mime_type if sniffed.image else reading.guess_mime(target.shown)
-        return ResourceResult([ResourceContent(raw, mime_type=mime)])
-
-    async def complete(self, ref: Any, argument: Any, context: Any) -> list[str] | None:
-        """The composition root's completion hook: only the file template's arguments."""
-        from mcp_workbench.files.server import FILE_TEMPLATE
-
-        if getattr(ref, "uri", None) != FILE_TEMPLATE:
-            return None
-        return await self.complete_files(argument.name, argument.value, context.arguments if context else None)
+        return FileContent(raw, mime)
 
     async def complete_files(
         self, argument_name: str, value: str, context_arguments: Mapping[str, str] | None
@@ -356,3 +334,51 @@ class FilesService:
 def _text_mime(shown: str) -> str:
     guessed = reading.guess_mime(shown)
     return guessed if guessed.startswith("text/") or guessed.endswith(("json", "xml", "javascript")) else "text/plain"
+
+
+class RootReader:
+    """:class:`~mcp_workbench.files.port.FilesReader` over this service."""
+
+    def __init__(self, service: FilesService) -> None:
+        self._service = service
+
+    def root_names(self) -> list[str]:
+        return self._service.roots.names()
+
+    async def read_text(self, root: str | None, path: str) -> FileText:
+        result = await self._service.read(ReadArgs(operation="read", root=root, path=path))
+        if result.kind != "text":
+            raise InvalidInput(
+                f"'{path}' is not a text file",
+                recovery_steps=["Name a text file; images and other binary files have no text to use."],
+                details={"path": path, "content": result.kind},
+            )
+        return FileText(
+            result.data.get("root", root or ""), result.data["path"], result.text, bool(result.data.get("truncated"))
+        )
+
+    async def search(
+        self,
+        contains: str,
+        *,
+        root: str | None = None,
+        pattern: str | None = None,
+        ignore_case: bool = True,
+        max_results: int = 50,
+    ) -> list[LineMatch]:
+        roots = [root] if root is not None else self.root_names()
+        found: list[LineMatch] = []
+        for name in roots:
+            if len(found) >= max_results:
+                break
+            args = SearchArgs(
+                operation="search",
+                root=name,
+                contains=contains,
+                pattern=pattern,
+                ignore_case=ignore_case,
+                max_results=max_results - len(found),
+            )
+            data = await self._service.search(args)
+            found += [LineMatch(name, m["path"], m["line"], m["text"]) for m in data["matches"] if "line" in m]
+        return found

@@ -69,6 +69,11 @@ class WorkbenchError(Exception):
         self.recovery_steps = list(recovery_steps or self.default_recovery)
         self.details = dict(details or {})
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as itself, whatever its constructor takes, so an error raised in a worker
+        process arrives in the parent as the same class with the same fields."""
+        return (_rebuilt, (type(self), self.message, self.recovery_steps, self.details))
+
     def to_payload(self, correlation_id: str | None) -> dict[str, Any]:
         return {
             "error": self.message,
@@ -78,6 +83,15 @@ class WorkbenchError(Exception):
             "details": self.details,
             "correlation_id": correlation_id,
         }
+
+
+def _rebuilt(
+    cls: type[WorkbenchError], message: str, recovery_steps: list[str], details: dict[str, Any]
+) -> WorkbenchError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.message, error.recovery_steps, error.details = message, recovery_steps, details
+    return error
 
 
 class InvalidInput(WorkbenchError):
@@ -97,7 +111,7 @@ class PermissionDenied(WorkbenchError):
 
 class ReadOnly(WorkbenchError):
     code = ErrorCode.READ_ONLY
-    default_recovery = ("This target is configured read-only; use a writable one (see data_read operation 'sources').",)
+    default_recovery = ("This target is configured read-only; use a writable one.",)
 
 
 class RateLimited(WorkbenchError):
@@ -120,10 +134,23 @@ class Timeout(WorkbenchError):
     )
 
 
+class TimeoutFinal(Timeout):
+    """The work was stopped at its budget and would take as long again: retrying as is cannot help."""
+
+    retryable = False
+
+
 class UpstreamError(WorkbenchError):
     code = ErrorCode.UPSTREAM_ERROR
     retryable = True
     default_recovery = ("Retry in a few seconds; if it keeps failing, tell the user the service is down.",)
+
+
+class UpstreamDeclined(UpstreamError):
+    """The service answered, and declines this request as sent: the same request would fail again."""
+
+    retryable = False
+    default_recovery = ("Do not retry this request unchanged; the service refuses it as sent.",)
 
 
 class UpstreamRefused(UpstreamError):

@@ -37,14 +37,7 @@ from typing import Any
 import anyio
 
 from mcp_workbench.platform.errors import (
-    Conflict,
-    InvalidInput,
-    NotFound,
-    PermissionDenied,
-    ReadOnly,
-    Timeout,
     TooLarge,
-    UpstreamError,
     WorkbenchError,
 )
 
@@ -60,10 +53,6 @@ POLL_S = 0.2
 BATCH_ITEMS = 50
 BATCH_SECONDS = 0.1
 
-_ERRORS: dict[str, type[WorkbenchError]] = {
-    str(cls.code): cls
-    for cls in (InvalidInput, NotFound, PermissionDenied, ReadOnly, Timeout, UpstreamError, Conflict, TooLarge)
-}
 _PRELOAD: set[str] = {__name__}
 """Modules every worker imports before its first job (the forkserver imports them once)."""
 
@@ -194,9 +183,7 @@ async def _collect(worker: _Worker, name: str, *, deadline: float) -> Outcome:
             outcome.result = payload[0]
             return outcome
         elif kind == "error":
-            code, message, steps, details, recycle = payload
-            outcome.error = _ERRORS.get(code, InvalidInput)(message, recovery_steps=steps, details=details)
-            outcome.recycle = recycle
+            outcome.error, outcome.recycle = payload
             return outcome
         else:
             raise WorkerFailed(f"{name} worker failed:\n{payload[0]}")
@@ -247,14 +234,14 @@ def _run_job(work: Work, job: Any, connection: Connection) -> None:
             connection.send(("items", list(batch)))
         connection.send(("done", result))
     except WorkbenchError as exc:
-        connection.send(("error", str(exc.code), exc.message, exc.recovery_steps, exc.details, False))
+        connection.send(("error", exc, False))
     except MemoryError:
         batch.clear()
         error = TooLarge(
             "the work needed more memory than one job may use, and was stopped",
             recovery_steps=["Ask for less at once (a smaller page, file or range)."],
         )
-        connection.send(("error", str(error.code), error.message, error.recovery_steps, error.details, True))
+        connection.send(("error", error, True))
     except Exception:  # noqa: BLE001 - the worker's top level: every failure is reported to the parent
         connection.send(("crash", traceback.format_exc()))
 

@@ -15,10 +15,10 @@ import re
 from typing import Any
 
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
+from mcp_types import INVALID_PARAMS
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _NULL_CONTINUATION = re.compile(rb'"(?:inputResponses|requestState)"\s*:\s*null')
-INVALID_PARAMS = -32602
 
 
 class NullContinuationGuard:

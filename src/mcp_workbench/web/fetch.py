@@ -33,6 +33,7 @@ from mcp_workbench.platform.errors import (
     PermissionDenied,
     Timeout,
     TooLarge,
+    UpstreamDeclined,
     UpstreamError,
     WorkbenchError,
 )
@@ -198,8 +199,11 @@ class Fetcher:
             except AddressRefused as exc:
                 # Refused when connecting (after DNS): name the page that redirected here, as check_url does.
                 if via and "redirected_from" not in exc.details:
-                    exc.details["redirected_from"] = via
-                    exc.message = exc.message.replace(": it", f" (redirected from {via}): it", 1)
+                    raise AddressRefused(
+                        exc.message.replace(": it", f" (redirected from {via}): it", 1),
+                        recovery_steps=exc.recovery_steps,
+                        details={**exc.details, "redirected_from": via},
+                    ) from None
                 raise
         raise _upstream(
             f"{url} redirected more than {self.settings.max_redirects} times",
@@ -296,11 +300,13 @@ def _too_large(url: str, limit: int) -> TooLarge:
 
 
 def _upstream(message: str, *, retryable: bool, recovery: list[str] | None = None, **details: Any) -> UpstreamError:
-    error = UpstreamError(message, recovery_steps=recovery, details=details)
-    error.retryable = retryable
-    if not retryable and recovery is None:
-        error.recovery_steps = ["Do not retry this URL unchanged; the site refuses the request as sent."]
-    return error
+    if retryable:
+        return UpstreamError(message, recovery_steps=recovery, details=details)
+    return UpstreamDeclined(
+        message,
+        recovery_steps=recovery or ["Do not retry this URL unchanged; the site refuses the request as sent."],
+        details=details,
+    )
 
 
 def status_error(status: int, url: str, headers: httpx2.Headers | dict[str, str]) -> WorkbenchError:

@@ -13,19 +13,15 @@ import hashlib
 import logging
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import Any
 
 import anyio
-import httpx2
 
-from mcp_workbench.platform.calls import current_call
-from mcp_workbench.platform.errors import Timeout, TooLarge, UpstreamError
+from mcp_workbench.platform.errors import TimeoutFinal, TooLarge, UpstreamDeclined
 from mcp_workbench.platform.isolation import WorkerFailed, WorkerPool
 from mcp_workbench.platform.metrics import Sample
-from mcp_workbench.platform.tools import Answer
 from mcp_workbench.web.convert import ACCEPT, ConvertJob, Format, Page, extract_job, extracts_html, paginate
 from mcp_workbench.web.fetch import Fetched, Fetcher
-from mcp_workbench.web.models import FetchArgs
+from mcp_workbench.web.port import WebPage
 from mcp_workbench.web.resolver import Resolver
 from mcp_workbench.web.settings import WebSettings
 
@@ -67,28 +63,13 @@ class WebService:
             yield Sample("web_cache_requests", "web_fetch answers by HTTP cache outcome.", count,
                          {"outcome": outcome}, kind="counter")  # fmt: skip
 
-    async def fetch(self, args: FetchArgs) -> Answer:
-        fetched = await self.fetcher.fetch(args.url, accept=ACCEPT[args.format], whole=args.format == "json")
-        content = await self._converted(fetched, args.format)
-        page = paginate(content, args.start_index, args.max_length)
+    async def page(self, url: str, fmt: Format, start: int, max_length: int) -> tuple[Fetched, Page]:
+        """The fetched response and one page of its content in ``fmt``."""
+        fetched = await self.fetcher.fetch(url, accept=ACCEPT[fmt], whole=fmt == "json")
+        content = await self._converted(fetched, fmt)
+        page = paginate(content, start, max_length)
         self._cache_outcomes["hit" if fetched.from_cache else "miss"] += 1
-        record = current_call()
-        if record is not None:
-            record.extra.update({"host": _host(fetched.final_url), "from_cache": fetched.from_cache})
-        truncated = page.next_start is not None or fetched.truncated
-        data: dict[str, Any] = {
-            "url": args.url,
-            "final_url": fetched.final_url,
-            "status": fetched.status,
-            "content_type": fetched.content_type.raw or None,
-            "format": args.format,
-            "start_index": page.start,
-            "next_start_index": page.next_start,
-            "total_length": page.total,
-            "truncated": truncated,
-            "from_cache": fetched.from_cache,
-        }
-        return Answer(_text(page, fetched, args), data)
+        return fetched, page
 
     async def _converted(self, fetched: Fetched, fmt: Format) -> str:
         digest = hashlib.sha256(fetched.body).hexdigest()
@@ -123,15 +104,13 @@ class WebService:
             ) from None
         except WorkerFailed as exc:
             log.warning("content extraction failed", extra={"url": job.url, "error": str(exc)})
-            failed = UpstreamError(
+            raise UpstreamDeclined(
                 f"the content of {job.url} could not be extracted: the extractor failed on this page",
                 recovery_steps=[RAW_INSTEAD],
                 details={"url": job.url},
-            )
-            failed.retryable = False
-            raise failed from None
+            ) from None
         if outcome.killed:  # the same page would take as long again: not worth retrying as it is
-            error = Timeout(
+            raise TimeoutFinal(
                 f"extracting the content of {job.url} took longer than {budget:g} s and was stopped",
                 recovery_steps=[
                     RAW_INSTEAD,
@@ -139,34 +118,16 @@ class WebService:
                 ],
                 details={"url": job.url, "convert_timeout_s": budget},
             )
-            error.retryable = False
-            raise error
         return str(outcome.result)
 
 
-def _text(page: Page, fetched: Fetched, args: FetchArgs) -> str:
-    """The page, framed by what the model needs to know: redirects, position, how to continue."""
-    parts = []
-    if fetched.final_url != args.url and page.start == 0:
-        parts.append(f"[Redirected to {fetched.final_url}]\n\n")
-    if page.start > 0:
-        parts.append(f"[Continuing at character {page.start} of {page.total}]\n\n")
-    parts.append(page.text if page.total else "(The page has no readable content.)")
-    if fetched.truncated:
-        parts.append(
-            f"\n\n[The page was cut at the server's download cap of {len(fetched.body):,} bytes; "
-            "content after that point cannot be fetched.]"
-        )
-    if page.next_start is not None:
-        parts.append(
-            f"\n\n[Showing characters {page.start}-{page.end} of {page.total}. To read on, call web_fetch again "
-            f"with the same url and format and start_index={page.next_start}.]"
-        )
-    return "".join(parts)
+class PageReader:
+    """:class:`~mcp_workbench.web.port.WebReader` over this service."""
 
+    def __init__(self, service: WebService) -> None:
+        self._service = service
 
-def _host(url: str) -> str:
-    try:
-        return httpx2.URL(url).host
-    except (httpx2.InvalidURL, ValueError):
-        return ""
+    async def page(self, url: str, *, format: Format = "markdown", max_chars: int = 20_000) -> WebPage:
+        fetched, page = await self._service.page(url, format, 0, max_chars)
+        truncated = page.next_start is not None or fetched.truncated
+        return WebPage(url, fetched.final_url, page.text, truncated, page.total)

@@ -1,0 +1,32 @@
+"""What the data capability offers the capabilities installed after it (see
+:class:`~mcp_workbench.capability.Services`). Light on purpose: importing it loads no engine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from mcp_workbench.data.query import Page
+    from mcp_workbench.data.search import SearchResult
+
+
+class DataReader(Protocol):
+    """Reading the databases on a caller's behalf (scope ``data:read``): read-only, bounded like
+    ``data_read``; errors are the same :class:`~mcp_workbench.platform.errors.WorkbenchError`\\ s."""
+
+    def source_names(self) -> list[str]:
+        """The configured sources."""
+        ...
+
+    async def sql(self, source: str, sql: str, params: Sequence[Any] = (), *, limit: int | None = None) -> Page:
+        """One read-only statement with ``?`` placeholders bound from ``params``."""
+        ...
+
+    async def rows(self, source: str, table: str, *, limit: int | None = None) -> Page:
+        """The first rows of a table."""
+        ...
+
+    async def search(self, source: str, text: str, *, limit: int | None = None) -> SearchResult:
+        """Rows whose text columns hold ``text``."""
+        ...
