@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import shutil
 import stat
 import subprocess
 import sys
@@ -111,9 +112,22 @@ def _drop_a_member(archive: Path) -> str:
     return "keys/api_keys.json"
 
 
+@pytest.fixture(scope="module")
+def backed_up(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One data directory and one archive of it, shared by the damage cases (each damages a copy)."""
+    data = tmp_path_factory.mktemp("backed-up") / "data"
+    asyncio.run(fill(load_settings(None, data_dir=data), 300))
+    create_key(data, "data:read")
+    return data, backup(data)
+
+
 @pytest.mark.parametrize("damage", [_damage_member_data, _damage_member_header, _truncate, _drop_a_member])
-def test_a_damaged_archive_is_refused_naming_the_member_and_nothing_is_restored(data_dir: Path, damage: object) -> None:
-    archive = backup(data_dir)
+def test_a_damaged_archive_is_refused_naming_the_member_and_nothing_is_restored(
+    backed_up: tuple[Path, Path], tmp_path: Path, damage: object
+) -> None:
+    data_dir, intact = backed_up
+    archive = tmp_path / intact.name
+    shutil.copyfile(intact, archive)
     named = damage(archive)  # type: ignore[operator]
     workspace = (data_dir / "workspace.db").read_bytes()
 
