@@ -199,3 +199,29 @@ def test_a_restore_into_a_fresh_directory_needs_no_existing_file(data_dir: Path,
     assert done.returncode == 0, done.stderr
     assert rows_of(fresh / "workspace.db") == rows_of(data_dir / "workspace.db")
     shutil.rmtree(fresh)
+
+
+def test_the_config_file_is_restored_only_when_asked_and_unconfigured_sources_are_named(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    extra = tmp_path / "extra.db"
+    sqlite3.connect(extra).execute("CREATE TABLE t (a)").connection.close()
+    config = tmp_path / "c.toml"
+    archived = f'[data.sources.extra]\nurl = "sqlite:///{extra}"\n'
+    config.write_text(archived, encoding="utf-8")
+    archive = backup(data_dir, "--config", config)
+    config.write_text('log_level = "DEBUG"\n', encoding="utf-8")  # 'extra' is no longer configured
+
+    plain = cli("restore", archive, "--config", config, data_dir=data_dir)
+    assert plain.returncode == 0, plain.stderr
+    assert "note: not restored: source 'extra' is not configured here" in plain.stdout
+    assert "add --with-config to restore it" in plain.stdout
+    assert config.read_text(encoding="utf-8") == 'log_level = "DEBUG"\n'
+
+    with_config = cli(
+        "restore", archive, "--config", config, "--source", "workspace", "--with-config", data_dir=data_dir
+    )
+    assert with_config.returncode == 0, with_config.stderr
+    assert config.read_text(encoding="utf-8") == archived
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith("c.toml.pre-restore-")]
+    assert [p.read_text(encoding="utf-8") for p in kept] == ['log_level = "DEBUG"\n']

@@ -118,8 +118,8 @@ def _select(
                 "is not configured here" if here is None else f"is {here.engine} here, {member.kind} in the archive"
             )
             if names:
-                raise NothingToRestore(f"source {name!r} {problem}; configure it, then run the restore again",
-                                       details={"source": name})  # fmt: skip
+                message = f"source {name!r} {problem}; configure it, then run the restore again"
+                raise NothingToRestore(message, details={"source": name})
             notes.append(f"not restored: source {name!r} {problem}")
             continue
         extracted = verified.extracted(member.name)
