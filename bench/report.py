@@ -55,6 +55,10 @@ def render(results: dict[str, Any], labels: dict[str, str]) -> str:
         from bench.memory import report as read_memory_report
 
         lines += [read_memory_report(results["read_memory"]), ""]
+    if "research" in results:
+        from bench.research import render as research_report
+
+        lines += [research_report(results["research"]), ""]
     if results.get("notes"):
         lines += ["## Notes from the run", ""] + [f"- {n}" for n in results["notes"]] + [""]
     return "\n".join(lines)

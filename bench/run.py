@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import backup, fixtures, memory, peers, proc, report
+from bench import backup, fixtures, memory, peers, proc, report, research
 from bench.httpload import HANDSHAKE, MODERN, run_load
 from bench.stats import median, summary_ms
 from bench.stdio import StdioServer, cold_start
@@ -107,7 +107,7 @@ def wait_http(url: str, proc_: subprocess.Popen[bytes], timeout: float = 60.0) -
 
 
 def say(*parts: object) -> None:
-    print(*parts, flush=True)  # the benchmark reports on stdout
+    print(*parts, flush=True)
 
 
 # -- machine ------------------------------------------------------------------------------------
@@ -635,6 +635,12 @@ def _make_key(ctx: Context) -> str:
 # -- targets ------------------------------------------------------------------------------------
 
 
+def research_phase(plan: Plan, results: dict[str, Any]) -> None:
+    say("\n== research: every source faked at 200 ms latency with its pacing, one standard run per question")
+    results["research"] = research.run(quick=plan.quick, say=say)
+    results["meta"]["load"].append(load_snapshot("after research"))
+
+
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
@@ -733,6 +739,17 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     if "workbench" in memory and "fastmcp" in memory:
         wb, fm = memory["workbench"]["idle"]["rss_mb"], memory["fastmcp"]["idle"]["rss_mb"]
         add("idle RSS <= 1.3x bare FastMCP (stdio)", wb / fm, 1.3, "<=", f"{wb:.0f} MB vs {fm:.0f} MB")
+    research_run = results.get("research")
+    if research_run:
+        ratio = research_run["ratio"]
+        add(
+            "research wall time vs the slowest source's unavoidable minimum (median run)",
+            ratio["median"],
+            ratio["target"],
+            "<=",
+            f"{research_run['wall_s']['median']:.2f} s vs {research_run['slowest_minimum_s']['median']:.2f} s; "
+            f"p90 {ratio['p90']:.2f}×",
+        )
     return out
 
 
@@ -782,6 +799,8 @@ def run_phases(ctx: Context, phases: list[str], results: dict[str, Any]) -> None
         say("\n== memory: the worst reads, one fresh server each, peak RSS growth against the bound")
         results["read_memory"] = memory.run(ctx.work, ctx.fx.db, say=say)
         results["meta"]["load"].append(load_snapshot("after memory"))
+    if "research" in phases:
+        research_phase(ctx.plan, results)
     if "backup" in phases:
         say("\n== backup: a 100 MB workspace, idle and while clients write, alternating")
         results["backup"] = backup.run(ctx.work, rounds=1 if ctx.plan.quick else 3, say=say)
@@ -794,8 +813,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["cold", "stdio", "http", "memory", "backup"],
-        help="run only these phases (repeatable; memory and backup run only when named)",
+        choices=["cold", "stdio", "http", "memory", "research", "backup"],
+        help="run only these phases (repeatable; memory, research and backup run only when named)",
     )
     parser.add_argument(
         "--work",

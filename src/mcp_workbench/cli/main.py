@@ -9,25 +9,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 from mcp_workbench import __version__
 from mcp_workbench.cli import backup, keys
+from mcp_workbench.cli.bundle import parser as bundle_parser
+from mcp_workbench.cli.doctor import parser as doctor_parser
+from mcp_workbench.cli.flags import add_common, add_root_flags, cli_roots, overrides_from, root_name
 from mcp_workbench.cli.install import parser as install_parser
 from mcp_workbench.settings import ConfigError, load_settings
 
 EXIT_CONFIG = 2
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config", type=Path, help="TOML config file (default: $WORKBENCH_CONFIG or the user config dir)"
-    )
-    parser.add_argument("--data-dir", type=Path, help="where the workspace database, keys and state live")
+__all__ = ["build_parser", "cli_roots", "main", "overrides_from", "root_name"]  # the flag helpers live in flags.py
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the MCP server (stdio by default)")
-    _common(serve)
+    add_common(serve)
     serve.add_argument("--transport", choices=["stdio", "http"], help="stdio (default) or streamable HTTP")
     serve.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="HTTP port (default 8000)")
@@ -48,14 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-auth", action="store_true", help="HTTP without authentication (loopback only; logs a warning)"
     )
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR or CRITICAL")
-    serve.add_argument(
-        "--root",
-        action="append",
-        type=Path,
-        default=[],
-        metavar="PATH",
-        help="a directory the file tools may use (repeatable; named after the directory)",
-    )
+    add_root_flags(serve, positional=True)
     serve.add_argument(
         "--allow-host",
         action="append",
@@ -64,52 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a host, address or CIDR web_fetch may reach despite the SSRF guard, e.g. 127.0.0.1 for a local "
         "dev server (repeatable; replaces [web] allow_hosts)",
     )
-    keys.add_parser(commands, common=_common)
-    backup.add_parsers(commands, common=_common)
+    keys.add_parser(commands, common=add_common)
+    backup.add_parsers(commands, common=add_common)
     install_parser.add_parsers(commands)
+    doctor_parser.add_parser(commands)
+    bundle_parser.add_parser(commands)
     return parser
-
-
-def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
-    """CLI flags as a partial settings dict (unset flags are left out so lower layers show through)."""
-    http = {
-        key: getattr(args, key, None)
-        for key in ("host", "port", "path", "workers")
-        if getattr(args, key, None) is not None
-    }
-    if getattr(args, "no_auth", False):
-        http["auth"] = "none"
-    values: dict[str, Any] = {
-        "transport": getattr(args, "transport", None),
-        "data_dir": args.data_dir,
-        "log_level": getattr(args, "log_level", None),
-    }
-    if http:
-        values["http"] = http
-    if getattr(args, "root", None):
-        values["files"] = {"roots": cli_roots(args.root)}
-    if getattr(args, "allow_host", None):
-        values["web"] = {"allow_hosts": args.allow_host}
-    return {key: value for key, value in values.items() if value is not None}
-
-
-def root_name(path: Path) -> str:
-    """A --root's name is its directory's name (``.`` resolves to the current directory's),
-    made a simple name: other characters become ``_``."""
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", path.expanduser().resolve().name).lstrip(".-")[:60]
-    return name or "root"
-
-
-def cli_roots(paths: list[Path]) -> dict[str, dict[str, Path]]:
-    """Roots from repeated --root flags; a repeated directory name gets a -2, -3 ... suffix."""
-    roots: dict[str, dict[str, Path]] = {}
-    for path in paths:
-        base = name = root_name(path)
-        counter = 2
-        while name.casefold() in {n.casefold() for n in roots}:
-            name, counter = f"{base}-{counter}", counter + 1
-        roots[name] = {"path": path.expanduser()}
-    return roots
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -121,6 +68,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from mcp_workbench.cli.install import command as install_command
 
         return install_command.run(args)
+    if args.command == "bundle":
+        from mcp_workbench.cli.bundle import command as bundle_command
+
+        return bundle_command.run(args)
+    if args.command == "doctor":  # loads the configuration itself, to report what is wrong with it
+        from mcp_workbench.cli.doctor import command as doctor_command
+
+        return doctor_command.run(args)
     try:
         settings = load_settings(args.config, **overrides_from(args))
     except ConfigError as exc:

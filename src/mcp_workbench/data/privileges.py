@@ -105,6 +105,32 @@ async def audit(source: Source) -> list[Finding]:
     return found
 
 
+_WRITABLE_TABLES = """
+SELECT n.nspname::text || '.' || c.relname::text
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+  AND (has_table_privilege(c.oid, 'INSERT') OR has_table_privilege(c.oid, 'UPDATE')
+       OR has_table_privilege(c.oid, 'DELETE') OR has_table_privilege(c.oid, 'TRUNCATE'))
+ORDER BY 1
+LIMIT $1
+"""
+
+
+async def writable_tables(source: Source, limit: int = 20) -> list[str]:
+    """Tables the source's role may change (PostgreSQL; at most ``limit``, as ``schema.table``).
+
+    A source configured ``read_only`` is read-only in the server whatever its role may do; a
+    role that may also write keeps that promise only as long as the server's layers hold, so
+    for a read-only source this list should be empty.
+    """
+    if source.dialect != "postgresql":
+        return []
+    async with source.reading() as conn:
+        rows = (await conn.exec_driver_sql(_WRITABLE_TABLES, (limit,))).all()
+    return [row[0] for row in rows]
+
+
 def log_findings(findings: list[Finding]) -> None:
     for finding in findings:
         log.warning(

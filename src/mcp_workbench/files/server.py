@@ -69,7 +69,10 @@ def files_read_tool(service: Lazy[FilesService]) -> OperationTool:
         title="Read files",
         description=READ_DESCRIPTION,
         operations=[
-            Operation(models.RootsArgs, shown(render.roots_text, lambda args: service.get().list_roots(args))),
+            Operation(
+                models.RootsArgs,
+                shown(lambda data: render.roots_text(data["roots"]), lambda args: service.get().list_roots(args)),
+            ),
             Operation(models.ListArgs, shown(render.list_text, lambda args: service.get().list_directory(args))),
             Operation(models.TreeArgs, shown(render.tree_text, lambda args: service.get().tree(args))),
             Operation(models.ReadArgs, lambda args: read_answer(service.get(), args)),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ROOT_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
 
@@ -53,6 +53,11 @@ class FilesSettings(BaseModel):
 
     roots: dict[str, RootSettings] = Field(
         default_factory=dict, description="Named roots; without any, the file tools are not offered."
+    )
+    read_only: bool = Field(
+        default=False,
+        description="Every root is read-only, whatever its own read_only says (files_write is not offered); "
+        "also --read-only.",
     )
     max_read_bytes: int = Field(
         default=256 * KB,
@@ -118,3 +123,9 @@ class FilesSettings(BaseModel):
                 raise ValueError(f"root names {seen[folded]!r} and {name!r} differ only in case; rename one")
             seen[folded] = name
         return roots
+
+    @model_validator(mode="after")
+    def _all_read_only(self) -> FilesSettings:
+        if self.read_only:
+            self.roots = {name: root.model_copy(update={"read_only": True}) for name, root in self.roots.items()}
+        return self

@@ -10,6 +10,12 @@ fetch, all within ``timeout_s``:
 4. a redirect starts again at 1 with the new URL (at most ``max_redirects``; loops refused);
 5. the body is streamed and decoded within ``max_bytes`` (see :mod:`.decoding`).
 
+:meth:`Fetcher.request` is the same path for programs that call an API (the research sources):
+extra headers and query parameters, any final status returned with its headers (the caller
+reads a 429's ``Retry-After``), the body whole or TOO_LARGE, no robots.txt, and a *gate*
+entered around each request that reaches the network (not around cache hits), where the caller
+paces its requests to a host.
+
 Statuses map to the error tree: 404/410 NOT_FOUND, 401/403 PERMISSION_DENIED, 429/503
 retryable UPSTREAM_ERROR with ``retry_after_s``, other 4xx UPSTREAM_ERROR (not retryable),
 5xx UPSTREAM_ERROR (retryable). Timeouts are TIMEOUT. A host without DNS entry is NOT_FOUND.
@@ -19,9 +25,9 @@ from __future__ import annotations
 
 import email.utils
 import http.cookiejar
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +44,7 @@ from mcp_workbench.platform.errors import (
     WorkbenchError,
 )
 from mcp_workbench.web.decoding import ACCEPT_ENCODING, BoundedDecoder, ContentType, decode_text
+from mcp_workbench.web.gate import GATE, Gate, GatedTransport
 from mcp_workbench.web.resolver import Resolver, SystemResolver
 from mcp_workbench.web.robots import ROBOTS_MAX_BYTES, RobotsRules
 from mcp_workbench.web.settings import WebSettings
@@ -61,6 +68,7 @@ class Fetched:
     body: bytes
     truncated: bool
     from_cache: bool
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names; repeated ones joined by ", "
 
 
 class Fetcher:
@@ -93,10 +101,12 @@ class Fetcher:
         from mcp_workbench.web.transport import PinnedBackend, PinnedTransport, ssl_context
 
         s = self.settings
-        transport: httpx2.AsyncBaseTransport = PinnedTransport(
-            PinnedBackend(self._resolver, self.policy),
-            ssl_context=ssl_context(s.ca_file),
-            max_connections=s.max_connections,
+        transport: httpx2.AsyncBaseTransport = GatedTransport(
+            PinnedTransport(
+                PinnedBackend(self._resolver, self.policy),
+                ssl_context=ssl_context(s.ca_file),
+                max_connections=s.max_connections,
+            )
         )
         if self.caching:
             from hishel import CacheOptions
@@ -152,6 +162,51 @@ class Fetcher:
                 details={"url": url, "timeout_s": timeout_s},
             ) from None
 
+    async def request(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        max_bytes: int | None = None,
+        timeout_s: float | None = None,
+        gate: Gate | None = None,
+    ) -> Fetched:
+        """GET an API's ``url`` with ``params`` and ``headers``; whatever the final status, it is returned.
+
+        Same guard, pinning, redirects and HTTP cache as :meth:`fetch`, without robots.txt (an
+        API is meant for programs). A body over ``max_bytes`` is TOO_LARGE; over ``timeout_s``
+        (default ``[web] timeout_s``) TIMEOUT. ``gate``, when given, is entered around every
+        request that goes to the network, so a caller can pace a host without paying for hits.
+        """
+        target = str(httpx2.URL(url).copy_merge_params(dict(params))) if params else url
+        accept, extra = "*/*", {}
+        for name, value in (headers or {}).items():
+            if name.lower() == "accept":
+                accept = value
+            elif name.lower() != "accept-encoding":  # the decoder's own list is what we can undo
+                extra[name] = value
+        limit = max_bytes or self.settings.max_bytes
+        budget = self.settings.timeout_s if timeout_s is None else timeout_s
+        try:
+            with anyio.fail_after(budget):
+                return await self._exchange(
+                    target,
+                    accept=accept,
+                    limit=limit,
+                    whole=True,
+                    robots=False,
+                    raise_status=False,
+                    headers=extra,
+                    gate=gate,
+                )
+        except TimeoutError:
+            raise Timeout(
+                f"{_origin(target)} did not answer within {budget:g} s",
+                recovery_steps=["Retry later; the service is slow right now."],
+                details={"url": target, "timeout_s": budget},
+            ) from None
+
     async def _robots_txt(self, robots_url: str) -> tuple[int, str]:
         fetched = await self._exchange(
             robots_url, accept="text/plain", limit=ROBOTS_MAX_BYTES, whole=False, robots=False, raise_status=False
@@ -160,7 +215,16 @@ class Fetcher:
         return fetched.status, text
 
     async def _exchange(
-        self, url: str, *, accept: str, limit: int, whole: bool, robots: bool, raise_status: bool
+        self,
+        url: str,
+        *,
+        accept: str,
+        limit: int,
+        whole: bool,
+        robots: bool,
+        raise_status: bool,
+        headers: Mapping[str, str] | None = None,
+        gate: Gate | None = None,
     ) -> Fetched:
         current, via = url, None
         visited: set[str] = set()
@@ -177,7 +241,7 @@ class Fetcher:
             try:
                 if robots:
                     await self.robots.check(target)
-                async with self._send(target, accept) as response:
+                async with self._send(target, accept, headers, gate) as response:
                     location = response.headers.get("location")
                     if response.status_code in REDIRECTS and location:
                         via, current = str(target), _join(target, location)
@@ -195,6 +259,7 @@ class Fetcher:
                         body=body,
                         truncated=truncated,
                         from_cache=bool(caching.get("from_cache")),
+                        headers={name: ", ".join(response.headers.get_list(name)) for name in response.headers},
                     )
             except AddressRefused as exc:
                 # Refused when connecting (after DNS): name the page that redirected here, as check_url does.
@@ -214,9 +279,12 @@ class Fetcher:
         )
 
     @asynccontextmanager
-    async def _send(self, url: httpx2.URL, accept: str) -> AsyncIterator[httpx2.Response]:
+    async def _send(
+        self, url: httpx2.URL, accept: str, headers: Mapping[str, str] | None = None, gate: Gate | None = None
+    ) -> AsyncIterator[httpx2.Response]:
         client = self.client()
-        request = client.build_request("GET", url, headers={"Accept": accept, "Accept-Encoding": ACCEPT_ENCODING})
+        sent = {**(headers or {}), "Accept": accept, "Accept-Encoding": ACCEPT_ENCODING}
+        request = client.build_request("GET", url, headers=sent, extensions={GATE: gate} if gate else None)
         try:
             response = await client.send(request, stream=True)
         except httpx2.HTTPError as exc:
@@ -254,6 +322,14 @@ def _robots_text(fetched: Fetched) -> str:
     could say the opposite of the whole one), as Google ignores what follows its cap."""
     text = decode_text(fetched.body, fetched.content_type, truncated=fetched.truncated)
     return text[: text.rfind("\n") + 1] if fetched.truncated else text
+
+
+def _origin(url: str) -> str:
+    try:
+        parsed = httpx2.URL(url)
+    except (httpx2.InvalidURL, ValueError):
+        return url[:200]
+    return f"{parsed.scheme}://{parsed.netloc.decode('ascii', 'replace')}"
 
 
 def _join(base: httpx2.URL, location: str) -> str:

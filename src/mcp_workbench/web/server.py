@@ -19,7 +19,7 @@ from mcp_workbench.platform.metrics import Sample
 from mcp_workbench.platform.tools import Answer, ModelTool
 from mcp_workbench.scopes import WEB
 from mcp_workbench.web.models import FetchArgs
-from mcp_workbench.web.port import WebReader
+from mcp_workbench.web.port import WebClient, WebReader
 from mcp_workbench.web.settings import WebSettings
 
 if TYPE_CHECKING:
@@ -125,8 +125,15 @@ def _reader(capability: WebCapability) -> WebReader:
     return PageReader(capability.service.get())
 
 
+def _client(capability: WebCapability) -> WebClient:
+    from mcp_workbench.web.service import ApiClient
+
+    return ApiClient(capability.service.get().fetcher)
+
+
 def install(mcp: FastMCP, settings: WebSettings, services: Services) -> WebCapability:
     capability = WebCapability(settings)
     mcp.add_tool(web_fetch_tool(capability.service))
     services.offer(WebReader, Lazy(lambda: _reader(capability)), scope=WEB, what="fetching web pages")
+    services.offer(WebClient, Lazy(lambda: _client(capability)), scope=WEB, what="calling web APIs")
     return capability

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import anyio
 
@@ -21,7 +21,7 @@ from mcp_workbench.platform.isolation import WorkerFailed, WorkerPool
 from mcp_workbench.platform.metrics import Sample
 from mcp_workbench.web.convert import ACCEPT, ConvertJob, Format, Page, extract_job, extracts_html, paginate
 from mcp_workbench.web.fetch import Fetched, Fetcher
-from mcp_workbench.web.port import WebPage
+from mcp_workbench.web.port import ApiResponse, Gate, WebPage
 from mcp_workbench.web.resolver import Resolver
 from mcp_workbench.web.settings import WebSettings
 
@@ -131,3 +131,25 @@ class PageReader:
         fetched, page = await self._service.page(url, format, 0, max_chars)
         truncated = page.next_start is not None or fetched.truncated
         return WebPage(url, fetched.final_url, page.text, truncated, page.total)
+
+
+class ApiClient:
+    """:class:`~mcp_workbench.web.port.WebClient` over a :class:`~mcp_workbench.web.fetch.Fetcher`."""
+
+    def __init__(self, fetcher: Fetcher) -> None:
+        self.fetcher = fetcher
+
+    async def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        max_bytes: int,
+        timeout_s: float,
+        gate: Gate | None = None,
+    ) -> ApiResponse:
+        fetched = await self.fetcher.request(
+            url, params=params, headers=headers, max_bytes=max_bytes, timeout_s=timeout_s, gate=gate
+        )
+        return ApiResponse(fetched.status, fetched.body, fetched.final_url, fetched.headers, fetched.from_cache)

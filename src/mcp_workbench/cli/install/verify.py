@@ -15,11 +15,21 @@ from typing import TextIO
 import anyio
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport, StreamableHttpTransport
+from mcp.shared.exceptions import MCPError
 
 from mcp_workbench.cli.install.entries import Launch, Remote, Target
 from mcp_workbench.cli.install.parser import VERIFY_TIMEOUT_S as DEFAULT_TIMEOUT_S
 
 ERAS = ("legacy", "auto")
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One tool or prompt as the server lists it (what a bundle manifest declares)."""
+
+    name: str
+    description: str
+    arguments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -29,6 +39,8 @@ class EraResult:
     tools: int | None = None
     protocol: str | None = None
     error: str | None = None
+    tool_list: tuple[Listed, ...] = ()
+    prompt_list: tuple[Listed, ...] = ()
 
 
 async def handshake(target: Target, era: str, timeout_s: float) -> EraResult:
@@ -53,12 +65,25 @@ async def _handshake(target: Target, era: str, timeout_s: float, log: TextIO) ->
         with anyio.fail_after(timeout_s):
             async with Client(transport, mode=era) as client:  # type: ignore[arg-type]
                 tools = await client.list_tools()
+                try:
+                    prompts = await client.list_prompts()
+                except MCPError:  # a server without prompts (its data tools switched off)
+                    prompts = []
                 protocol = getattr(client, "protocol_version", None)
     except TimeoutError:
         return EraResult(era, False, error=f"no handshake within {timeout_s:g} s")
     except Exception as exc:  # noqa: BLE001 - any failure to connect is the finding we report
         return EraResult(era, False, error=f"{type(exc).__name__}: {exc}".strip())
-    return EraResult(era, True, len(tools), str(protocol) if protocol else None)
+    return EraResult(
+        era,
+        True,
+        len(tools),
+        str(protocol) if protocol else None,
+        tool_list=tuple(Listed(t.name, t.description or "") for t in tools),
+        prompt_list=tuple(
+            Listed(p.name, p.description or "", tuple(a.name for a in p.arguments or ())) for p in prompts
+        ),
+    )
 
 
 async def check(target: Target, timeout_s: float = DEFAULT_TIMEOUT_S) -> list[EraResult]:
@@ -69,4 +94,4 @@ def check_sync(target: Target, timeout_s: float = DEFAULT_TIMEOUT_S) -> list[Era
     return anyio.run(check, target, timeout_s)
 
 
-__all__ = ["ERAS", "EraResult", "Launch", "Remote", "check", "check_sync", "handshake"]
+__all__ = ["ERAS", "EraResult", "Launch", "Listed", "Remote", "check", "check_sync", "handshake"]
