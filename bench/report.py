@@ -47,6 +47,10 @@ def render(results: dict[str, Any], labels: dict[str, str]) -> str:
         lines += _memory(results.get("memory") or {}, (results.get("http") or {}).get("memory") or {}, labels)
     if "http" in results:
         lines += _http(results["http"], meta["plan"])
+    if "backup" in results:
+        from bench.backup import report as backup_report
+
+        lines += [backup_report(results["backup"])]
     if "read_memory" in results:
         from bench.memory import report as read_memory_report
 

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import fixtures, memory, peers, proc, report, research
+from bench import backup, fixtures, memory, peers, proc, report, research
 from bench.httpload import HANDSHAKE, MODERN, run_load
 from bench.stats import median, summary_ms
 from bench.stdio import StdioServer, cold_start
@@ -786,7 +786,7 @@ def prepare(work: Path, plan: Plan, floor: dict[str, str | None], notes: list[st
 
 
 def named_phases(ctx: Context, phases: list[str], results: dict[str, Any]) -> None:
-    """The phases that run only when named: memory, research, analyze."""
+    """The phases that run only when named: memory, research, analyze, backup."""
     if "memory" in phases:
         say("\n== memory: the worst reads, one fresh server each, peak RSS growth against the bound")
         results["read_memory"] = memory.run(ctx.work, ctx.fx.db, say=say)
@@ -798,6 +798,10 @@ def named_phases(ctx: Context, phases: list[str], results: dict[str, Any]) -> No
 
         results["analyze"] = analyze.run(say=say, quick=ctx.plan.quick)
         results["meta"]["load"].append(load_snapshot("after analyze"))
+    if "backup" in phases:
+        say("\n== backup: a 100 MB workspace, idle and while clients write, alternating")
+        results["backup"] = backup.run(ctx.work, rounds=1 if ctx.plan.quick else 3, say=say)
+        results["meta"]["load"].append(load_snapshot("after backup"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -806,8 +810,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["cold", "stdio", "http", "memory", "research", "analyze"],
-        help="run only these phases (repeatable; memory, research and analyze run only when named)",
+        choices=["cold", "stdio", "http", "memory", "research", "analyze", "backup"],
+        help="run only these phases (repeatable; memory, research, analyze and backup run only when named)",
     )
     parser.add_argument(
         "--work",

@@ -25,6 +25,7 @@ from fastmcp import FastMCP
 from mcp_workbench import SERVER_NAME, __version__
 from mcp_workbench.analysis import server as analysis_server
 from mcp_workbench.analysis.settings import AnalysisSection
+from mcp_workbench.backup_plan import scheduled_backups
 from mcp_workbench.capability import Capability, Installer, Services
 from mcp_workbench.data import server as data_server
 from mcp_workbench.files import server as files_server
@@ -95,6 +96,7 @@ def build_server(
     capabilities: list[Capability] = []
     metrics = Metrics(__version__, fastmcp.__version__)
     health = Health(__version__, lambda: [c.name for c in capabilities])
+    metrics.add_source(health.samples)
     limiter = RateLimiter(
         default=settings.limits.default,
         tools=settings.limits.tools,
@@ -160,6 +162,9 @@ def build_server(
             capabilities.append(capability)
             health.add_check(capability.check)
             metrics.add_source(capability.samples)
+    if (backups := scheduled_backups(settings)) is not None:  # no MCP surface: lifespan and metrics only
+        capabilities.append(backups)
+        metrics.add_source(backups.samples)
     mcp.completion(_completions(capabilities))
     if limiter.shared:
         health.add_check(_storage_check(limiter))

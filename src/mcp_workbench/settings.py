@@ -28,6 +28,7 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSetti
 from pydantic_settings.exceptions import SettingsError
 
 from mcp_workbench.analysis.settings import AnalysisSettings
+from mcp_workbench.backup.settings import BackupSettings
 from mcp_workbench.data.settings import DataSettings, SourceSettings
 from mcp_workbench.files.settings import FilesSettings
 from mcp_workbench.platform.config import Section
@@ -241,11 +242,17 @@ class Settings(BaseSettings):
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
     research: ResearchSettings = Field(default_factory=ResearchSettings)
     state: StateSettings = Field(default_factory=StateSettings)
+    backup: BackupSettings = Field(default_factory=BackupSettings)
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _backup_sources_configured(self) -> Settings:
+        self.backup.check_sources(list(self.sources()))
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -8,11 +8,12 @@ configuration ends the process with exit code 2 and a message naming the key.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from mcp_workbench import __version__
-from mcp_workbench.cli import keys
+from mcp_workbench.cli import backup, keys
 from mcp_workbench.cli.bundle import parser as bundle_parser
 from mcp_workbench.cli.doctor import parser as doctor_parser
 from mcp_workbench.cli.flags import add_common, add_root_flags, cli_roots, overrides_from, root_name
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         "dev server (repeatable; replaces [web] allow_hosts)",
     )
     keys.add_parser(commands, common=add_common)
+    backup.add_parsers(commands, common=add_common)
     install_parser.add_parsers(commands)
     doctor_parser.add_parser(commands)
     bundle_parser.add_parser(commands)
@@ -81,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     if args.command == "keys":
         return keys.run(args, settings)
+    if args.command in ("backup", "restore"):
+        return backup.run(args, settings)
+    if args.config is not None:  # so the server's scheduled backups (and worker processes) know the file
+        os.environ["WORKBENCH_CONFIG"] = str(args.config.resolve())
     from mcp_workbench.cli.serve import serve  # imported late: `--help` stays instant
 
     return serve(settings)

@@ -225,6 +225,12 @@ class DataCapability(ServiceCapability["DataService"]):
                     0,
                     {"source": name, "state": state},
                 )
+            yield Sample(
+                "db_pool_usage_ratio",
+                "Connections in use over the most the source's fullest pool may open (1: calls wait).",
+                0,
+                {"source": name},
+            )
 
     async def complete(self, ref: Any, argument: Any, context: Any) -> list[str] | None:
         if getattr(ref, "uri", None) != TABLE_TEMPLATE and getattr(ref, "name", None) != EXPLORE_PROMPT_NAME:

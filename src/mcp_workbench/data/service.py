@@ -114,6 +114,12 @@ class DataService:
                     count,
                     {"source": source.name, "state": state},
                 )
+            yield Sample(
+                "db_pool_usage_ratio",
+                "Connections in use over the most the source's fullest pool may open (1: calls wait).",
+                source.pool_fill(),
+                {"source": source.name},
+            )
 
     # --- data_read ------------------------------------------------------------------------
 

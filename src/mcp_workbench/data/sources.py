@@ -451,6 +451,17 @@ class Source:
             idle += max(0, getattr(pool, "checkedin", lambda: 0)())
         return {"in_use": in_use, "idle": idle}
 
+    def pool_fill(self) -> float:
+        """How full this source's fullest pool is (connections in use / the most it may open): at 1
+        a call waits for a connection, up to the statement budget, then fails."""
+        fill = 0.0
+        for engine in (e for e in (self._read, self._write) if e is not None):
+            pool = engine.pool
+            capacity = getattr(pool, "size", lambda: 0)() + max(0, getattr(pool, "_max_overflow", 0))
+            if capacity > 0:
+                fill = max(fill, getattr(pool, "checkedout", lambda: 0)() / capacity)
+        return fill
+
     async def aclose(self) -> None:
         async with self._lock:
             engines = {id(e): e for e in (self._read, self._write) if e is not None}

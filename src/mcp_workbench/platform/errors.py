@@ -26,10 +26,10 @@ from __future__ import annotations
 import json
 import logging
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastmcp.tools.base import ToolResult
-from mcp_types import TextContent
+if TYPE_CHECKING:  # the tree itself is plain Python: the CLI and domain code use it without loading FastMCP
+    from fastmcp.tools.base import ToolResult
 
 
 class ErrorCode(StrEnum):
@@ -208,5 +208,8 @@ def resource_error(exc: WorkbenchError) -> Exception:
 
 def error_result(exc: WorkbenchError, correlation_id: str | None) -> ToolResult:
     """The one mapping of an error to an MCP tool result."""
+    from fastmcp.tools.base import ToolResult
+    from mcp_types import TextContent
+
     text = json.dumps(error_payload(exc, correlation_id), ensure_ascii=False, default=str)
     return ToolResult(content=[TextContent(type="text", text=text)], is_error=True)

@@ -4,7 +4,9 @@
 - ``/readyz``: the lifespan has finished starting and every dependency (each database,
   the rate-limit storage) answers; otherwise 503 naming the failing dependency.
 - ``/healthz``: version, uptime and capabilities as JSON; never configuration or secrets.
-- ``/metrics``: Prometheus text format, optionally behind its own bearer token.
+- ``/metrics``: Prometheus text format, optionally behind its own bearer token. Each scrape
+  runs the readiness checks too and reports ``workbench_ready`` (1 when /readyz would answer
+  200), so alerts see readiness without a separate prober.
 
 These routes sit outside MCP auth (FastMCP never puts custom routes behind it).
 """
@@ -14,13 +16,13 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 
 from fastmcp import FastMCP
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mcp_workbench.platform.metrics import CONTENT_TYPE, Metrics
+from mcp_workbench.platform.metrics import CONTENT_TYPE, Metrics, Sample
 
 Check = Callable[[], Awaitable[dict[str, str | None]]]  # dependency -> problem (None = fine)
 CHECK_TIMEOUT_S = 3.0
@@ -33,6 +35,7 @@ class Health:
         self.ready = False
         self._capabilities = capabilities
         self._checks: list[Check] = []
+        self._observed_ready = False
 
     def add_check(self, check: Check) -> None:
         self._checks.append(check)
@@ -51,6 +54,17 @@ class Health:
                 return await check()
         except TimeoutError:
             return {getattr(check, "__qualname__", "check"): "timed out"}
+
+    async def observe(self) -> None:
+        """Run the readiness checks for the next :meth:`samples`."""
+        self._observed_ready = self.ready and not await self.problems()
+
+    def samples(self) -> Iterator[Sample]:
+        yield Sample(
+            "ready",
+            "1 when /readyz answers 200: start-up done and every dependency answers (checked at each scrape).",
+            float(self._observed_ready),
+        )
 
     def summary(self) -> dict[str, object]:
         return {
@@ -83,6 +97,7 @@ def add_routes(mcp: FastMCP, health: Health, metrics: Metrics, metrics_token: st
     async def metrics_route(request: Request) -> Response:
         if metrics_token is not None and not _bearer_matches(request.headers, metrics_token):
             return Response("unauthorized\n", status_code=401, headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+        await health.observe()
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
 
