@@ -19,18 +19,22 @@ ITEMS = {
 
 
 @pytest.mark.parametrize("kind", sorted(ITEMS))
-async def test_a_kind_without_a_gatherer_is_refused_before_anything_is_gathered(session: Session, kind: str) -> None:
+async def test_a_kind_without_a_gatherer_is_refused_before_anything_is_gathered(
+    connect, analysis_settings, kind: str
+) -> None:
     context = [{"kind": "text", "text": "Some text."}, ITEMS[kind]]
-    error = await session.error("analyze", "VALIDATION_ERROR", task=TASK, context=context)
+    async with connect(analysis_settings()) as session:  # the analysis group alone: no data, files or web
+        error = await session.error("analyze", "VALIDATION_ERROR", task=TASK, context=context)
     assert error["error"] == f"context kind '{kind}' is unavailable on this server"
     assert error["details"] == {"field": "context", "unavailable": [kind], "available": ["text"]}
     assert any("kind 'text'" in step for step in error["recovery_steps"])
 
 
-async def test_score_mode_refuses_an_unavailable_kind_too(session: Session) -> None:
-    error = await session.error(
-        "analyze", "VALIDATION_ERROR", task=TASK, context=[ITEMS["url"]], mode="score", draft="A draft."
-    )
+async def test_score_mode_refuses_an_unavailable_kind_too(connect, analysis_settings) -> None:
+    async with connect(analysis_settings()) as session:
+        error = await session.error(
+            "analyze", "VALIDATION_ERROR", task=TASK, context=[ITEMS["url"]], mode="score", draft="A draft."
+        )
     assert error["details"]["unavailable"] == ["url"]
 
 
