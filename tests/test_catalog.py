@@ -116,7 +116,7 @@ async def test_analysis_prompt_guides_through_the_loop_and_score_mode(session) -
     text = result.messages[0].content.text
     assert text.startswith("Produce a checked analysis of: Why did churn rise?")
     assert '"mode": "score"' in text and "brief.prompt" in text and "threshold_met" in text
-    assert "Use these criteria: ['Name causes', 'Cite']." in text
+    assert "Use these criteria: Name causes; Cite." in text
     assert '"kind": "sql"' in text and '"kind": "table"' in text and '"kind": "url"' in text
     assert '"kind": "file"' not in text  # no roots configured here: the prompt offers only what the server gathers
 

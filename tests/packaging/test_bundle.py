@@ -100,8 +100,10 @@ def test_the_manifest_declares_the_live_catalog(manifest: dict[str, Any]) -> Non
     assert [(p["name"], p["description"], p["arguments"]) for p in manifest["prompts"]] == [
         (p.name, p.description, list(p.arguments)) for p in live.prompts
     ]
-    [explore] = manifest["prompts"]
+    prompts = {p["name"]: p for p in manifest["prompts"]}
+    explore, analysis = prompts["explore_database"], prompts["analysis"]
     assert "${arguments.source}" in explore["text"] and "${arguments.focus}" in explore["text"]
+    assert "${arguments.task}" in analysis["text"] and "${arguments.criteria}" in analysis["text"]
 
 
 def substitute(manifest: dict[str, Any], dirname: Path, settings: dict[str, Any]) -> Launch:

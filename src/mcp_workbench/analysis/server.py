@@ -173,5 +173,5 @@ def register_analysis(mcp: FastMCP, capability: AnalysisCapability) -> None:
         }
         kinds = "".join(f", {examples[k]}" for k in others if k in examples)
         listed = [line.strip() for line in criteria.splitlines() if line.strip()]
-        criteria_line = f"\n   Use these criteria: {listed}." if listed else ""
+        criteria_line = f"\n   Use these criteria: {'; '.join(listed)}." if listed else ""
         return ANALYSIS_PROMPT.format(task=task, kinds=kinds, criteria_line=criteria_line)
