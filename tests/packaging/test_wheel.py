@@ -57,6 +57,6 @@ def test_the_wheel_runs_with_uvx_in_a_fresh_home(
     results = check_sync(launch, 600)
     for result in results:
         assert result.ok, result.error
-        assert [t.name for t in result.tool_list] == ["data_read", "data_write", "web_fetch", "analyze"]
+        assert [t.name for t in result.tool_list] == ["data_read", "data_write", "web_fetch", "analyze", "research"]
     assert [r.protocol for r in results] == ["2025-11-25", "2026-07-28"]
     assert not (home / ".local" / "share" / "uv" / "tools" / "mcp-workbench").exists()  # uvx installs no tool

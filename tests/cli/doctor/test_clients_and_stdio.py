@@ -73,7 +73,7 @@ def test_a_line_on_stdout_that_is_not_protocol_is_caught(tmp_path: Path) -> None
         {"WORKBENCH_DATA_DIR": str(tmp_path)},
     )
     result, stray = anyio.run(raw_handshake, launch, 120.0)
-    assert result.ok and result.protocol == "2025-11-25" and result.tools == 4
+    assert result.ok and result.protocol == "2025-11-25" and result.tools == 5
     assert stray == ("hello from a plugin",)
 
 

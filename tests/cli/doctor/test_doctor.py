@@ -25,10 +25,10 @@ def test_a_sound_configuration_passes_every_check_and_exits_0(doctor: Callable[.
         assert report.lines(name), f"no line for {name}:\n{report.out}"
     assert report.symbol("config") == {"✔"} and report.symbol("roots") == {"✔"}
     stdio = report.lines("stdio")
-    assert any("handshake era: protocol 2025-11-25, 6 tools" in line for line in stdio), report.out
-    assert any("2026-07-28: protocol 2026-07-28, 6 tools" in line for line in stdio), report.out
+    assert any("handshake era: protocol 2025-11-25, 7 tools" in line for line in stdio), report.out
+    assert any("2026-07-28: protocol 2026-07-28, 7 tools" in line for line in stdio), report.out
     assert any("stdout: nothing but protocol messages" in line for line in stdio), report.out
-    assert "6 tools, within every client's budget (Cursor 80, Windsurf 100" in report.out
+    assert "7 tools, within every client's budget (Cursor 80, Windsurf 100" in report.out
     assert report.symbol("http-auth") == {"-"}  # stdio: the HTTP checks say why they did not run
 
 
