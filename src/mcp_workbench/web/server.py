@@ -14,9 +14,9 @@ from fastmcp import FastMCP
 from mcp_types import ToolAnnotations
 
 from mcp_workbench.capability import Lazy, ServiceCapability, Services
-from mcp_workbench.platform.calls import current_call
+from mcp_workbench.platform.call_middleware import current_call
 from mcp_workbench.platform.metrics import Sample
-from mcp_workbench.platform.tools import Answer, ModelTool
+from mcp_workbench.platform.tool_adapters import Answer, ModelTool
 from mcp_workbench.scopes import WEB
 from mcp_workbench.web.models import FetchArgs
 from mcp_workbench.web.port import WebReader
