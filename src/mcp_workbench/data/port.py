@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from mcp_workbench.data.query import Page
     from mcp_workbench.data.search import SearchResult
+    from mcp_workbench.data.table_reads import Page
 
 
 class DataReader(Protocol):

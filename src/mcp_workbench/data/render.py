@@ -13,9 +13,9 @@ from typing import Any
 import anyio.to_thread
 from pydantic_core import to_json
 
-from mcp_workbench.data.query import Page
 from mcp_workbench.data.schema import TableInfo
 from mcp_workbench.data.search import SearchResult
+from mcp_workbench.data.table_reads import Page
 from mcp_workbench.data.values import finite_numbers
 from mcp_workbench.data.writes import WriteOutcome
 
