@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from mcp_workbench.data.paging import RowPage
     from mcp_workbench.data.search import SearchResult
-    from mcp_workbench.data.table_reads import Page
 
 
 class DataReader(Protocol):
@@ -19,11 +19,11 @@ class DataReader(Protocol):
         """The configured sources."""
         ...
 
-    async def sql(self, source: str, sql: str, params: Sequence[Any] = (), *, limit: int | None = None) -> Page:
+    async def sql(self, source: str, sql: str, params: Sequence[Any] = (), *, limit: int | None = None) -> RowPage:
         """One read-only statement with ``?`` placeholders bound from ``params``."""
         ...
 
-    async def rows(self, source: str, table: str, *, limit: int | None = None) -> Page:
+    async def rows(self, source: str, table: str, *, limit: int | None = None) -> RowPage:
         """The first rows of a table."""
         ...
 

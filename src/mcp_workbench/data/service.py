@@ -30,6 +30,7 @@ from mcp_workbench.data.models import (
     TablesArgs,
     UpdateArgs,
 )
+from mcp_workbench.data.paging import RowPage
 from mcp_workbench.data.privileges import Finding
 from mcp_workbench.data.schema import SchemaCatalog, TableInfo
 from mcp_workbench.data.settings import DataSettings
@@ -129,7 +130,7 @@ class DataService:
         source = self.registry.get(args.source)
         return Described(source.name, await self.catalog.table(source, args.table))
 
-    async def select(self, args: SelectArgs) -> table_reads.Page:
+    async def select(self, args: SelectArgs) -> RowPage:
         return await table_reads.select_rows(self.registry.get(args.source), self.catalog, args)
 
     async def count(self, args: CountArgs) -> int:
@@ -138,7 +139,7 @@ class DataService:
     async def search(self, args: SearchArgs) -> search.SearchResult:
         return await search.search(self.registry.get(args.source), self.catalog, args)
 
-    async def sql(self, args: SqlArgs) -> table_reads.Page:
+    async def sql(self, args: SqlArgs) -> RowPage:
         return await sql_reads.run_sql(self.registry.get(args.source), args)
 
     # --- data_write -----------------------------------------------------------------------
@@ -201,14 +202,12 @@ class SourceReader:
     def source_names(self) -> list[str]:
         return self._service.registry.names()
 
-    async def sql(
-        self, source: str, sql: str, params: Sequence[Any] = (), *, limit: int | None = None
-    ) -> table_reads.Page:
+    async def sql(self, source: str, sql: str, params: Sequence[Any] = (), *, limit: int | None = None) -> RowPage:
         """One read-only statement, as ``data_read`` operation ``sql`` runs it."""
         args = _arguments(SqlArgs, operation="sql", source=source, sql=sql, params=list(params), limit=limit)
         return await sql_reads.run_sql(self._service.registry.get(source), args)
 
-    async def rows(self, source: str, table: str, *, limit: int | None = None) -> table_reads.Page:
+    async def rows(self, source: str, table: str, *, limit: int | None = None) -> RowPage:
         """The first rows of ``table``."""
         args = _arguments(SelectArgs, operation="select", source=source, table=table, limit=limit)
         return await table_reads.select_rows(self._service.registry.get(source), self._service.catalog, args)

@@ -23,7 +23,7 @@ from mcp_workbench.web.port import WebReader
 from mcp_workbench.web.settings import WebSettings
 
 if TYPE_CHECKING:
-    from mcp_workbench.web.convert import Page
+    from mcp_workbench.web.convert import TextPage
     from mcp_workbench.web.fetch import Fetched
     from mcp_workbench.web.service import WebService
 
@@ -70,7 +70,7 @@ async def fetch_answer(service: WebService, args: FetchArgs) -> Answer:
     return Answer(_text(page, fetched, args), data)
 
 
-def _text(page: Page, fetched: Fetched, args: FetchArgs) -> str:
+def _text(page: TextPage, fetched: Fetched, args: FetchArgs) -> str:
     """The page, framed by what the model needs to know: redirects, position, how to continue."""
     parts = []
     if fetched.final_url != args.url and page.start == 0:
