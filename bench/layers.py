@@ -28,7 +28,7 @@ from typing import Any
 from fastmcp import FastMCP
 
 from bench.servers import echo_fastmcp
-from mcp_workbench.platform.calls import ToolCallMiddleware
+from mcp_workbench.platform.call_middleware import ToolCallMiddleware
 from mcp_workbench.platform.logging import configure_logging
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import load_settings

@@ -30,7 +30,7 @@ from mcp_workbench.data.port import DataReader
 from mcp_workbench.files.port import FilesReader
 from mcp_workbench.platform.identity import LOCAL, Caller, current_caller
 from mcp_workbench.platform.keys import KeyStore
-from mcp_workbench.platform.tools import Answer, ModelTool
+from mcp_workbench.platform.tool_adapters import Answer, ModelTool
 from mcp_workbench.server import build_server
 from mcp_workbench.web.port import WebReader
 from tests.support.servers import free_port

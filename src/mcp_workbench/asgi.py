@@ -19,7 +19,7 @@ from fastmcp import FastMCP
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
-from mcp_workbench.platform.calls import ToolCallMiddleware
+from mcp_workbench.platform.call_middleware import ToolCallMiddleware
 from mcp_workbench.platform.challenge import CredentialsChallenge
 from mcp_workbench.platform.disconnect import CancelOnDisconnect
 from mcp_workbench.platform.identity import current_caller

@@ -30,7 +30,7 @@ from mcp_workbench.capability import Capability, Installer, Services
 from mcp_workbench.data import server as data_server
 from mcp_workbench.files import server as files_server
 from mcp_workbench.platform.auth import ScopePolicy, build_auth_provider
-from mcp_workbench.platform.calls import ToolCallMiddleware
+from mcp_workbench.platform.call_middleware import ToolCallMiddleware
 from mcp_workbench.platform.health import Health, add_routes
 from mcp_workbench.platform.keys import KeyStore
 from mcp_workbench.platform.limits import RateLimiter

@@ -21,7 +21,7 @@ import pytest
 from fastmcp import Client
 
 from mcp_workbench.asgi import server_app
-from mcp_workbench.data import query, render
+from mcp_workbench.data import paging, render
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import Settings
 from tests.conftest import Session
@@ -153,9 +153,9 @@ class TestPagingStaysExactUnderThePageBudget:
 class TestPagesAreBuiltOffTheEventLoop:
     @pytest.fixture
     def build_threads(self, monkeypatch: pytest.MonkeyPatch) -> list[threading.Thread]:
-        """The threads the page (query.paginate) and its text table (render) were built in."""
+        """The threads the page (paging.paginate_rows) and its text table (render) were built in."""
         seen: list[threading.Thread] = []
-        for module, name in ((query, "paginate"), (render, "page_text")):
+        for module, name in ((paging, "paginate_rows"), (render, "page_text")):
             original = getattr(module, name)
 
             def recording(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
@@ -189,14 +189,14 @@ async def test_livez_answers_while_a_large_page_is_being_built(
     building = threading.Event()
     probed = threading.Event()
     saw_probe: list[bool] = []
-    original = query.paginate
+    original = paging.paginate_rows
 
     def held(*args: Any, **kwargs: Any) -> Any:
         building.set()
         saw_probe.append(probed.wait(timeout=10))
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(query, "paginate", held)
+    monkeypatch.setattr(paging, "paginate_rows", held)
     settings = data_settings()
     mcp = build_server(settings)
     app = server_app(mcp, settings, stateless=True)

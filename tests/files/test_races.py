@@ -25,9 +25,10 @@ from typing import Any, ClassVar
 import pytest
 
 from mcp_workbench.files import reading, writing
+from mcp_workbench.files.handles import FdDir
 from mcp_workbench.files.models import EditSpec
+from mcp_workbench.files.oserrors import CONTRADICTIONS, PathChanged, fs_error
 from mcp_workbench.files.roots import RootSet
-from mcp_workbench.files.sandbox import CONTRADICTIONS, FdDir, PathChanged, fs_error
 from mcp_workbench.files.settings import FilesSettings, RootSettings
 from mcp_workbench.platform.errors import WorkbenchError
 from tests.conftest import Session

@@ -11,9 +11,9 @@ from fastmcp import Client, FastMCP
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel
 
-from mcp_workbench.platform.calls import ToolCallMiddleware
+from mcp_workbench.platform.call_middleware import ToolCallMiddleware
 from mcp_workbench.platform.errors import ErrorCode, InvalidInput, RateLimited, WorkbenchError, error_result
-from mcp_workbench.platform.tools import Answer, Operation, OperationTool
+from mcp_workbench.platform.tool_adapters import Answer, Operation, OperationTool
 
 pytestmark = pytest.mark.anyio
 

@@ -18,7 +18,7 @@ from fastmcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import PromptReference, ResourceTemplateReference
 
-from mcp_workbench.platform.calls import ToolCallMiddleware
+from mcp_workbench.platform.call_middleware import ToolCallMiddleware
 from mcp_workbench.server import build_server
 
 pytestmark = pytest.mark.anyio

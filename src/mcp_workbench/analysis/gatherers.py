@@ -19,14 +19,14 @@ from mcp_workbench.files.port import FilesReader
 from mcp_workbench.web.port import WebReader
 
 if TYPE_CHECKING:
-    from mcp_workbench.data.port import Page
+    from mcp_workbench.data.port import RowPage
     from mcp_workbench.platform.identity import Caller
 
 PAGE_CHARS = 200_000
 """Characters of a web page gathered (the rendered context cuts further, and says so)."""
 
 
-def _rows(item: ContextItem, page: Page, limit: int) -> Gathered:
+def _rows(item: ContextItem, page: RowPage, limit: int) -> Gathered:
     cut = [f"rows after the first {limit:,} (the server's max_rows)"] if page.truncated else []
     rows: list[list[Any]] = [list(row) for row in page.rows]
     return Gathered(label=describe(item), columns=list(page.columns), rows=rows, cut=cut)

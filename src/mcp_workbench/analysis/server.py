@@ -23,7 +23,7 @@ from mcp_workbench.platform.identity import current_caller
 from mcp_workbench.platform.sampling import Pending
 from mcp_workbench.platform.sampling.bridge import SamplingBridge, pending_result
 from mcp_workbench.platform.sampling.server_model import ServerModel
-from mcp_workbench.platform.tools import Answer, ModelTool, model_schema
+from mcp_workbench.platform.tool_adapters import Answer, ModelTool, model_schema
 from mcp_workbench.scopes import ANALYZE, scope_tags
 
 if TYPE_CHECKING:

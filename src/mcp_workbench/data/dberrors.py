@@ -14,7 +14,8 @@ from typing import Protocol
 
 from sqlalchemy import exc as sa_exc
 
-from mcp_workbench.data.readbounds import ROW_OVER_BOUND, value_too_large
+from mcp_workbench.data.readbounds import ROW_OVER_BOUND, ReadBounds, value_too_large
+from mcp_workbench.data.settings import DataSettings
 from mcp_workbench.platform.errors import (
     Conflict,
     InvalidInput,
@@ -29,9 +30,11 @@ from mcp_workbench.platform.errors import (
 
 
 class Source(Protocol):
-    """What an error message needs of a data source: its name."""
+    """What an error message needs of a data source: its name, its limits and its read bounds."""
 
     name: str
+    limits: DataSettings
+    bounds: ReadBounds
 
 
 _UNREACHABLE = (

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from mcp_workbench.data.query import Page
+    from mcp_workbench.data.paging import RowPage
     from mcp_workbench.data.search import SearchResult
 
 
@@ -24,11 +24,11 @@ class DataReader(Protocol):
         """The largest ``limit`` a read may ask for (``[data] max_rows``)."""
         ...
 
-    async def sql(self, source: str, sql: str, params: Sequence[Any] = (), *, limit: int | None = None) -> Page:
+    async def sql(self, source: str, sql: str, params: Sequence[Any] = (), *, limit: int | None = None) -> RowPage:
         """One read-only statement with ``?`` placeholders bound from ``params``."""
         ...
 
-    async def rows(self, source: str, table: str, *, limit: int | None = None) -> Page:
+    async def rows(self, source: str, table: str, *, limit: int | None = None) -> RowPage:
         """The first rows of a table."""
         ...
 

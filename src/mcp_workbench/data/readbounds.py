@@ -33,12 +33,18 @@ from __future__ import annotations
 
 import marshal
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from mcp_workbench.data.settings import DataSettings
 from mcp_workbench.platform.errors import TooLarge
+
+T = TypeVar("T")
+# What a bounded fetch (:meth:`~mcp_workbench.data.sources.Source.fetch`) hands its ``finish``:
+# column names, rows, whether the page budget stopped it, and the driver's type code of each
+# column (None on SQLite).
+Finish = Callable[[list[str], list[Any], bool, list[Any]], T]
 
 _MIN_HEAP_BYTES = 64 * 1024 * 1024
 # Below this per-value bound a whole-page fetch is not worth trying: read row by row at once.

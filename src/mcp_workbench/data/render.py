@@ -13,7 +13,7 @@ from typing import Any
 import anyio.to_thread
 from pydantic_core import to_json
 
-from mcp_workbench.data.query import Page
+from mcp_workbench.data.paging import RowPage
 from mcp_workbench.data.schema import TableInfo
 from mcp_workbench.data.search import SearchResult
 from mcp_workbench.data.values import finite_numbers
@@ -85,7 +85,7 @@ def table_text(
     return "\n".join(lines)
 
 
-def page_text(page: Page, what: str, *, paged_by_offset: bool = True) -> str:
+def page_text(page: RowPage, what: str, *, paged_by_offset: bool = True) -> str:
     if not page.rows:
         head = f"No rows from {what}."
         return head if not page.truncated else head + " " + _continue(page, paged_by_offset)
@@ -97,7 +97,7 @@ def page_text(page: Page, what: str, *, paged_by_offset: bool = True) -> str:
     return "\n".join(parts)
 
 
-def _continue(page: Page, paged_by_offset: bool) -> str:
+def _continue(page: RowPage, paged_by_offset: bool) -> str:
     reason = "the result size cap" if page.truncated_by == "bytes" else "the page limit"
     if paged_by_offset and page.next_offset is not None:
         return f"More rows exist (cut at {reason}): call again with offset={page.next_offset} for the next page."
@@ -113,7 +113,7 @@ def json_text(data: Any) -> str:
 _TEXT_IN_THREAD_BYTES = 64 * 1024
 
 
-async def page_text_off_loop(page: Page, what: str, *, paged_by_offset: bool = True) -> str:
+async def page_text_off_loop(page: RowPage, what: str, *, paged_by_offset: bool = True) -> str:
     """:func:`page_text`, in a worker thread when the page is large."""
     if page.json_bytes <= _TEXT_IN_THREAD_BYTES:
         return page_text(page, what, paged_by_offset=paged_by_offset)

@@ -127,7 +127,7 @@ class TableInfo:
 
     @cached_property
     def browse_sql(self) -> dict[Any, str]:
-        """SQL of unfiltered selects of this table, by (columns, order); see ``query.select_rows``."""
+        """SQL of unfiltered selects of this table, by (columns, order); see ``table_reads.select_rows``."""
         return {}
 
     def describe(self) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
 from mcp_workbench.data.models import SearchArgs
-from mcp_workbench.data.query import page_limit
+from mcp_workbench.data.paging import page_limit
 from mcp_workbench.data.schema import SchemaCatalog, TableInfo
 from mcp_workbench.data.sources import Source
 from mcp_workbench.data.values import to_json

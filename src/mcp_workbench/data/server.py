@@ -22,7 +22,7 @@ from mcp_workbench.data.port import DataReader
 from mcp_workbench.data.settings import WORKSPACE_SOURCE, DataSettings
 from mcp_workbench.platform.errors import WorkbenchError, resource_error
 from mcp_workbench.platform.metrics import Sample
-from mcp_workbench.platform.tools import Answer, Operation, OperationTool
+from mcp_workbench.platform.tool_adapters import Answer, Operation, OperationTool
 from mcp_workbench.scopes import DATA_READ, DATA_WRITE, scope_tags
 
 log = logging.getLogger(__name__)

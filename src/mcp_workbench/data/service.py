@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from mcp_workbench.data import privileges, query, search, sqlread, writes
+from mcp_workbench.data import privileges, search, sql_reads, table_reads, writes
 from mcp_workbench.data.models import (
     CountArgs,
     CreateTableArgs,
@@ -30,6 +30,7 @@ from mcp_workbench.data.models import (
     TablesArgs,
     UpdateArgs,
 )
+from mcp_workbench.data.paging import RowPage
 from mcp_workbench.data.privileges import Finding
 from mcp_workbench.data.schema import SchemaCatalog, TableInfo
 from mcp_workbench.data.settings import DataSettings
@@ -136,17 +137,17 @@ class DataService:
         source = self.registry.get(args.source)
         return Described(source.name, await self.catalog.table(source, args.table))
 
-    async def select(self, args: SelectArgs) -> query.Page:
-        return await query.select_rows(self.registry.get(args.source), self.catalog, args)
+    async def select(self, args: SelectArgs) -> RowPage:
+        return await table_reads.select_rows(self.registry.get(args.source), self.catalog, args)
 
     async def count(self, args: CountArgs) -> int:
-        return await query.count_rows(self.registry.get(args.source), self.catalog, args)
+        return await table_reads.count_rows(self.registry.get(args.source), self.catalog, args)
 
     async def search(self, args: SearchArgs) -> search.SearchResult:
         return await search.search(self.registry.get(args.source), self.catalog, args)
 
-    async def sql(self, args: SqlArgs) -> query.Page:
-        return await sqlread.run_sql(self.registry.get(args.source), args)
+    async def sql(self, args: SqlArgs) -> RowPage:
+        return await sql_reads.run_sql(self.registry.get(args.source), args)
 
     # --- data_write -----------------------------------------------------------------------
 
@@ -212,15 +213,15 @@ class SourceReader:
     def max_rows(self) -> int:
         return self._service.settings.max_rows
 
-    async def sql(self, source: str, sql: str, params: Sequence[Any] = (), *, limit: int | None = None) -> query.Page:
+    async def sql(self, source: str, sql: str, params: Sequence[Any] = (), *, limit: int | None = None) -> RowPage:
         """One read-only statement, as ``data_read`` operation ``sql`` runs it."""
         args = _arguments(SqlArgs, operation="sql", source=source, sql=sql, params=list(params), limit=limit)
-        return await sqlread.run_sql(self._service.registry.get(source), args)
+        return await sql_reads.run_sql(self._service.registry.get(source), args)
 
-    async def rows(self, source: str, table: str, *, limit: int | None = None) -> query.Page:
+    async def rows(self, source: str, table: str, *, limit: int | None = None) -> RowPage:
         """The first rows of ``table``."""
         args = _arguments(SelectArgs, operation="select", source=source, table=table, limit=limit)
-        return await query.select_rows(self._service.registry.get(source), self._service.catalog, args)
+        return await table_reads.select_rows(self._service.registry.get(source), self._service.catalog, args)
 
     async def search(self, source: str, text: str, *, limit: int | None = None) -> search.SearchResult:
         """Rows of any table whose text columns hold ``text`` (full-text where indexed)."""

@@ -17,9 +17,9 @@ from sqlalchemy.schema import CreateTable
 
 from mcp_workbench.data.ddl import column_for
 from mcp_workbench.data.models import CreateTableArgs, DeleteArgs, DropTableArgs, InsertArgs, UpdateArgs
-from mcp_workbench.data.query import conditions
 from mcp_workbench.data.schema import SchemaCatalog, TableInfo
 from mcp_workbench.data.sources import Source
+from mcp_workbench.data.table_reads import conditions
 from mcp_workbench.data.values import coerce, to_json
 from mcp_workbench.platform.errors import Conflict, InvalidInput, NotFound
 

@@ -17,10 +17,12 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from mcp_workbench.files import textio
+from mcp_workbench.files.handles import kind_of
 from mcp_workbench.files.ignore import matcher
 from mcp_workbench.files.images import ImageInfo
+from mcp_workbench.files.oserrors import not_found
 from mcp_workbench.files.paths import RelPath, display, printable
-from mcp_workbench.files.sandbox import Sandbox, Target, kind_of, not_found
+from mcp_workbench.files.sandbox import Sandbox, Target
 from mcp_workbench.files.walk import MAX_DIR_ENTRIES, Walk
 from mcp_workbench.platform.errors import InvalidInput
 

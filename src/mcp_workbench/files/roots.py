@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mcp_workbench.files.handles import DIR_FD_SUPPORTED
 from mcp_workbench.files.paths import is_within, parse_relative, printable, suggest_relative
-from mcp_workbench.files.sandbox import DIR_FD_SUPPORTED, Sandbox, Target
+from mcp_workbench.files.sandbox import Sandbox, Target
 from mcp_workbench.files.settings import FilesSettings
 from mcp_workbench.platform.errors import InvalidInput, NotFound, PermissionDenied, ReadOnly
 

@@ -35,10 +35,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mcp_workbench.files.handles import O_BINARY, O_NONBLOCK, Dir, kind_of
 from mcp_workbench.files.ignore import Rules, matcher
 from mcp_workbench.files.paths import RelPath, display
 from mcp_workbench.files.prefilter import prefilter_for
-from mcp_workbench.files.sandbox import O_BINARY, O_NONBLOCK, Dir, Sandbox, kind_of
+from mcp_workbench.files.sandbox import Sandbox
 from mcp_workbench.files.textio import ascii_based, read_at_most, sniff_file
 from mcp_workbench.files.walk import Walk
 

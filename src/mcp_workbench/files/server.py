@@ -27,7 +27,7 @@ from mcp_workbench.files.port import FilesReader
 from mcp_workbench.files.roots import RootSet
 from mcp_workbench.files.settings import FilesSettings
 from mcp_workbench.platform.errors import WorkbenchError, resource_error
-from mcp_workbench.platform.tools import Answer, Operation, OperationTool
+from mcp_workbench.platform.tool_adapters import Answer, Operation, OperationTool
 from mcp_workbench.scopes import FILES_READ, FILES_WRITE, scope_tags
 
 if TYPE_CHECKING:

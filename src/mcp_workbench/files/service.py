@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import anyio
 
 from mcp_workbench.files import reading, writing
+from mcp_workbench.files.handles import DIR_FD_SUPPORTED
 from mcp_workbench.files.models import (
     DeleteArgs,
     EditArgs,
@@ -34,7 +35,7 @@ from mcp_workbench.files.models import (
 from mcp_workbench.files.paths import parse_relative, printable
 from mcp_workbench.files.port import FileText, LineMatch
 from mcp_workbench.files.roots import RootSet
-from mcp_workbench.files.sandbox import DIR_FD_SUPPORTED, Sandbox, Target
+from mcp_workbench.files.sandbox import Sandbox, Target
 from mcp_workbench.files.search import SearchJob, run_search
 from mcp_workbench.files.settings import FilesSettings
 from mcp_workbench.files.textio import SAMPLE_BYTES, sniff

@@ -15,9 +15,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from mcp_workbench.files.handles import O_BINARY, O_NONBLOCK, Dir, kind_of
 from mcp_workbench.files.ignore import GITIGNORE_MAX_BYTES, Ignorer, Rules
 from mcp_workbench.files.paths import RelPath
-from mcp_workbench.files.sandbox import O_BINARY, O_NONBLOCK, Dir, Sandbox, kind_of
+from mcp_workbench.files.sandbox import Sandbox
 from mcp_workbench.platform.errors import WorkbenchError
 
 MAX_DIR_ENTRIES = 100_000

@@ -32,21 +32,11 @@ from typing import Any
 
 from mcp_workbench.files import textio
 from mcp_workbench.files.edits import EditLike, apply_edits, unified_diff
+from mcp_workbench.files.handles import O_BINARY, O_NONBLOCK, Dir, kind_of
+from mcp_workbench.files.oserrors import PathChanged, changed, fs_error, not_found, refuse_kind
 from mcp_workbench.files.paths import check_portable_name, display, is_within
 from mcp_workbench.files.roots import RootSet
-from mcp_workbench.files.sandbox import (
-    O_BINARY,
-    O_NONBLOCK,
-    Dir,
-    PathChanged,
-    Sandbox,
-    Target,
-    changed,
-    fs_error,
-    kind_of,
-    not_found,
-    refuse_kind,
-)
+from mcp_workbench.files.sandbox import Sandbox, Target
 from mcp_workbench.files.walk import Walk
 from mcp_workbench.platform.errors import Conflict, InvalidInput, PermissionDenied, TooLarge, WorkbenchError
 from mcp_workbench.platform.timeouts import commit_point_in_thread

@@ -24,7 +24,7 @@ from mcp_workbench.platform.sampling.bridge import SamplingBridge
 from mcp_workbench.platform.sampling.endpoint import ModelEndpointSettings
 from mcp_workbench.platform.sampling.server_model import ServerModel
 from mcp_workbench.platform.sealing import Sealer, StateSettings, secrets_of
-from mcp_workbench.platform.tools import Answer, ModelTool
+from mcp_workbench.platform.tool_adapters import Answer, ModelTool
 from mcp_workbench.research.models import Progress, ResearchArgs, ResearchRequest
 from mcp_workbench.research.settings import ResearchSettings
 from mcp_workbench.scopes import RESEARCH, scope_tags

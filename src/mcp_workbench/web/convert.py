@@ -269,7 +269,9 @@ def absolute_links(tree: Any, url: str) -> None:
 
 
 @dataclass(frozen=True)
-class Page:
+class TextPage:
+    """One page of converted text: characters ``start`` to ``end`` of ``total``."""
+
     text: str
     start: int
     end: int
@@ -280,7 +282,7 @@ class Page:
         return self.end if self.end < self.total else None
 
 
-def paginate(content: str, start: int, max_length: int) -> Page:
+def paginate_text(content: str, start: int, max_length: int) -> TextPage:
     """``content[start:]`` up to ``max_length`` characters, cut at a line or word end when one is near."""
     total = len(content)
     if start > total or (start == total and total > 0):
@@ -299,4 +301,4 @@ def paginate(content: str, start: int, max_length: int) -> Page:
             if cut != -1:
                 end = cut + len(separator)
                 break
-    return Page(content[start:end], start, end, total)
+    return TextPage(content[start:end], start, end, total)

@@ -14,16 +14,16 @@ from fastmcp import FastMCP
 from mcp_types import ToolAnnotations
 
 from mcp_workbench.capability import Lazy, ServiceCapability, Services
-from mcp_workbench.platform.calls import current_call
+from mcp_workbench.platform.call_middleware import current_call
 from mcp_workbench.platform.metrics import Sample
-from mcp_workbench.platform.tools import Answer, ModelTool
+from mcp_workbench.platform.tool_adapters import Answer, ModelTool
 from mcp_workbench.scopes import WEB
 from mcp_workbench.web.models import FetchArgs
 from mcp_workbench.web.port import WebClient, WebReader
 from mcp_workbench.web.settings import WebSettings
 
 if TYPE_CHECKING:
-    from mcp_workbench.web.convert import Page
+    from mcp_workbench.web.convert import TextPage
     from mcp_workbench.web.fetch import Fetched
     from mcp_workbench.web.service import WebService
 
@@ -70,7 +70,7 @@ async def fetch_answer(service: WebService, args: FetchArgs) -> Answer:
     return Answer(_text(page, fetched, args), data)
 
 
-def _text(page: Page, fetched: Fetched, args: FetchArgs) -> str:
+def _text(page: TextPage, fetched: Fetched, args: FetchArgs) -> str:
     """The page, framed by what the model needs to know: redirects, position, how to continue."""
     parts = []
     if fetched.final_url != args.url and page.start == 0:

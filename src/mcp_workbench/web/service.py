@@ -19,7 +19,7 @@ import anyio
 from mcp_workbench.platform.errors import TimeoutFinal, TooLarge, UpstreamDeclined
 from mcp_workbench.platform.isolation import WorkerFailed, WorkerPool
 from mcp_workbench.platform.metrics import Sample
-from mcp_workbench.web.convert import ACCEPT, ConvertJob, Format, Page, extract_job, extracts_html, paginate
+from mcp_workbench.web.convert import ACCEPT, ConvertJob, Format, TextPage, extract_job, extracts_html, paginate_text
 from mcp_workbench.web.fetch import Fetched, Fetcher
 from mcp_workbench.web.port import ApiResponse, Gate, WebPage
 from mcp_workbench.web.resolver import Resolver
@@ -63,11 +63,11 @@ class WebService:
             yield Sample("web_cache_requests", "web_fetch answers by HTTP cache outcome.", count,
                          {"outcome": outcome}, kind="counter")  # fmt: skip
 
-    async def page(self, url: str, fmt: Format, start: int, max_length: int) -> tuple[Fetched, Page]:
+    async def page(self, url: str, fmt: Format, start: int, max_length: int) -> tuple[Fetched, TextPage]:
         """The fetched response and one page of its content in ``fmt``."""
         fetched = await self.fetcher.fetch(url, accept=ACCEPT[fmt], whole=fmt == "json")
         content = await self._converted(fetched, fmt)
-        page = paginate(content, start, max_length)
+        page = paginate_text(content, start, max_length)
         self._cache_outcomes["hit" if fetched.from_cache else "miss"] += 1
         return fetched, page
 

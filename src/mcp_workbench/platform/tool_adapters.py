@@ -27,7 +27,7 @@ from mcp_types import TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, PrivateAttr, TypeAdapter, ValidationError
 
 from mcp_workbench.platform.auth import scope_tags
-from mcp_workbench.platform.calls import current_call, current_correlation_id
+from mcp_workbench.platform.call_middleware import current_call, current_correlation_id
 from mcp_workbench.platform.errors import InvalidInput, WorkbenchError, error_result, internal_error
 
 log = logging.getLogger("mcp_workbench.tools")

@@ -1,6 +1,6 @@
 """Running one caller-written read-only statement, with a row cap and a byte cap.
 
-The statement is checked by :mod:`sqlguard`, then wrapped as ``SELECT * FROM (<sql>) LIMIT
+The statement is checked by :mod:`~mcp_workbench.data.sql_check`, then wrapped as ``SELECT * FROM (<sql>) LIMIT
 n+1`` so the database stops after one row more than the page (EXPLAIN output is small and
 is not wrapped). It runs on the source's read-only connection with the statement budget and
 the memory bounds of :mod:`~mcp_workbench.data.readbounds`.
@@ -11,9 +11,9 @@ from __future__ import annotations
 import functools
 
 from mcp_workbench.data.models import SqlArgs
-from mcp_workbench.data.query import Page, page_limit, page_of
+from mcp_workbench.data.paging import RowPage, page_limit, page_of
 from mcp_workbench.data.sources import Source
-from mcp_workbench.data.sqlguard import CheckedSql, check_read_only
+from mcp_workbench.data.sql_check import CheckedSql, check_read_only
 from mcp_workbench.data.values import check_params
 from mcp_workbench.platform.errors import InvalidInput
 
@@ -32,7 +32,7 @@ def checked_sql(sql: str, dialect: str, allow: frozenset[str] = frozenset()) -> 
     return _checked(sql, dialect, allow) if len(sql) <= _CACHED_SQL_CHARS else check_read_only(sql, dialect, allow)
 
 
-async def run_sql(source: Source, args: SqlArgs) -> Page:
+async def run_sql(source: Source, args: SqlArgs) -> RowPage:
     checked = checked_sql(args.sql, source.dialect, source.allow_functions)
     if checked.placeholders != len(args.params):
         raise InvalidInput(
