@@ -33,6 +33,7 @@ def render(results: dict[str, Any], labels: dict[str, str]) -> str:
             f"Peers: {', '.join(f'{k} {v}' for k, v in meta['peers'].items())}. "
             f"Search floor: {meta['search_floor'].get('version') or meta['search_floor'].get('kind')}."
         ),
+        *_baseline(meta),
         f"Load before: {meta['busy_before']:.0%} of the CPUs busy with other work; load averages "
         + ", ".join(f"{x['at']} {x['load1']:.2f}" for x in meta["load"])
         + f"; busy after: {meta.get('busy_after', 0):.0%}. Duration {meta.get('duration_s', '?')} s.",
@@ -66,6 +67,17 @@ def render(results: dict[str, Any], labels: dict[str, str]) -> str:
     if results.get("notes"):
         lines += ["## Notes from the run", ""] + [f"- {n}" for n in results["notes"]] + [""]
     return "\n".join(lines)
+
+
+def _baseline(meta: dict[str, Any]) -> list[str]:
+    base = meta.get("baseline")
+    if not base:
+        return []
+    line = (
+        f"Baseline: {base['python']} (FastMCP {base['fastmcp']}, mcp {base['mcp']}, mcp-workbench at "
+        f"{base['commit']}), run interleaved with the subjects it shadows."
+    )
+    return [line]
 
 
 def _targets(targets: list[dict[str, Any]]) -> list[str]:

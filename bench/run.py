@@ -32,6 +32,8 @@ from bench.stats import median, summary_ms
 from bench.stdio import StdioServer, cold_start
 from bench.subjects import (
     ABLATIONS,
+    BASE,
+    BASELINE_SUBJECTS,
     BENCH,
     LABELS,
     REPO,
@@ -40,6 +42,7 @@ from bench.subjects import (
     child_env,
     server_of,
     stdio_argv,
+    with_baseline,
     workbench_config,
     workloads,
 )
@@ -74,11 +77,12 @@ class Context:
     floor: dict[str, str | None]
     notes: list[str] = field(default_factory=list)
     workloads: list[str] | None = None  # stdio work to run, by key (None: all)
+    baseline: str | None = None  # another interpreter whose FastMCP and workbench run beside ours
 
     def server(self, name: str, tag: str = "") -> StdioServer:
         return StdioServer(
             name,
-            stdio_argv(name, self.fx, self.config),
+            stdio_argv(name, self.fx, self.config, self.baseline),
             self.env,
             REPO,
             self.work / "logs" / f"{name}{tag}.log",
@@ -151,6 +155,27 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+def baseline_info(python: str) -> dict[str, Any]:
+    """What the baseline interpreter runs: its FastMCP and the commit its mcp_workbench comes from."""
+    probe = (
+        "import json, importlib.metadata as m, pathlib, mcp_workbench; "
+        "print(json.dumps([m.version('fastmcp'), m.version('mcp'), str(pathlib.Path(mcp_workbench.__file__).parent)]))"
+    )
+    out = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True).stdout
+    fastmcp_version, mcp_version, package = json.loads(out)
+    git = subprocess.run(
+        ["git", "-C", package, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    )
+    return {"python": python, "fastmcp": fastmcp_version, "mcp": mcp_version, "commit": git.stdout.strip()}
+
+
+def baseline_labels(base: dict[str, Any]) -> dict[str, str]:
+    return {
+        name + BASE: f"{LABELS[name]}, baseline (FastMCP {base['fastmcp']}, {base['commit']})"
+        for name in BASELINE_SUBJECTS
+    }
+
+
 def load_snapshot(label: str) -> dict[str, Any]:
     one, five, fifteen = proc.loadavg()
     return {"at": label, "time": time.strftime("%H:%M:%S"), "load1": one, "load5": five, "load15": fifteen}
@@ -162,6 +187,8 @@ def load_snapshot(label: str) -> dict[str, Any]:
 def cold_phase(ctx: Context) -> dict[str, Any]:
     say(f"\n== cold start: spawn -> tools/list answered, {ctx.plan.cold_runs} runs each, interleaved")
     subjects = [s for s in COLD_SUBJECTS if _available(s)]
+    if ctx.baseline:
+        subjects += [name + BASE for name in BASELINE_SUBJECTS]
     for name in subjects:  # untimed: writes byte code, warms the page cache
         server = ctx.server(name, "-cold")
         cold_start(server)
@@ -276,6 +303,9 @@ def stdio_phase(ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
     wls = workloads(ctx.fx, ctx.web, ctx.fx.facts(), [grep] if grep else None, kind)
     if ctx.workloads:
         wls = [w for w in wls if w.key in ctx.workloads]
+    if ctx.baseline:
+        for w in wls:
+            with_baseline(w)
     needed = sorted({server_of(c.subject) for w in wls for c in w.calls if c.command is None})
     needed = [n for n in needed if _available(n)]
     say(f"\n== stdio: {', '.join(needed)}; {plan.rounds} interleaved rounds per piece of work")
@@ -804,7 +834,7 @@ def named_phases(ctx: Context, phases: list[str], results: dict[str, Any]) -> No
         results["meta"]["load"].append(load_snapshot("after backup"))
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="reduced run (about 3 minutes)")
     parser.add_argument(
@@ -826,7 +856,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skip-setup", action="store_true", help="do not install peers (use what is there)")
     parser.add_argument("--label", default="", help="a word to add to the result file names")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--baseline",
+        metavar="PYTHON",
+        help="also run bare FastMCP and mcp-workbench with this interpreter (say, the venv of a checkout "
+        "on the previous FastMCP), interleaved with ours, in the cold and stdio phases",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     phases = args.only or ["cold", "stdio", "http"]
     plan = Plan.make(args.quick)
     started = time.time()
@@ -835,6 +875,8 @@ def main(argv: list[str] | None = None) -> int:
     floor = peers.install(notes) if not args.skip_setup else peers._ripgrep(notes)
     ctx, pages = prepare(args.work, plan, floor, notes)
     ctx.workloads = args.workload
+    ctx.baseline = args.baseline
+    labels = dict(LABELS)
     try:
         say("== machine: measuring how busy it is (2 s, nothing of ours running)")
         results: dict[str, Any] = {
@@ -850,6 +892,9 @@ def main(argv: list[str] | None = None) -> int:
                 "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
             }
         }
+        if args.baseline:
+            results["meta"]["baseline"] = baseline_info(args.baseline)
+            labels |= baseline_labels(results["meta"]["baseline"])
         if "cold" in phases:
             results["cold_start"] = cold_phase(ctx)
             results["meta"]["load"].append(load_snapshot("after cold start"))
@@ -870,7 +915,7 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = BENCH / "results"
     out_dir.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S") + (f"-{args.label}" if args.label else "") + ("-quick" if plan.quick else "")
-    text = report.render(results, LABELS)
+    text = report.render(results, labels)
     for name in (stamp, "latest"):
         (out_dir / f"{name}.json").write_text(json.dumps(results, indent=1))
         (out_dir / f"{name}.md").write_text(text)

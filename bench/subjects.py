@@ -20,7 +20,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +104,16 @@ ABLATIONS = {
 }
 
 
-def stdio_argv(name: str, fx: Fixtures, config: Path) -> list[str]:
+BASE = "-base"  # suffix of a subject run by the baseline interpreter (``--baseline``)
+BASELINE_SUBJECTS = ("fastmcp", "workbench")  # what runs twice when a baseline is given
+
+
+def stdio_argv(name: str, fx: Fixtures, config: Path, baseline: str | None = None) -> list[str]:
+    """The command that starts ``name``; a ``-base`` subject is the same command run by the
+    ``baseline`` interpreter (another checkout's venv: its mcp_workbench and its FastMCP)."""
+    if name.endswith(BASE):
+        assert baseline is not None, f"{name} needs --baseline"
+        return [baseline, *stdio_argv(name.removesuffix(BASE), fx, config)[1:]]
     py = sys.executable
     if name in ABLATIONS:
         return [py, "-m", "bench.servers.workbench_variant", "--config", str(config), *ABLATIONS[name]]
@@ -424,3 +433,10 @@ def _count_lines(n: int) -> Callable[[bytes], str | None]:
 def server_of(subject: str) -> str:
     """``workbench-sql`` is the workbench server doing another operation."""
     return "workbench" if subject == "workbench-sql" else subject
+
+
+def with_baseline(workload: Workload) -> None:
+    """Add the baseline interpreter's run of each call of a subject in BASELINE_SUBJECTS."""
+    workload.calls += [
+        replace(call, subject=call.subject + BASE) for call in workload.calls if call.subject in BASELINE_SUBJECTS
+    ]

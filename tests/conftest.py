@@ -1,11 +1,12 @@
 """Shared fixtures: settings built per test, the server driven through a real fastmcp Client
-in both protocol eras, and data sources on SQLite and on a real PostgreSQL."""
+in both protocol eras, and data sources on SQLite and on a real PostgreSQL.
+
+Fixtures only: helpers a test imports live in ``tests/support/`` (a conftest is not a module to
+import from)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from fastmcp import Client
 
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import Settings, load_settings
+from tests.support.session import Session
 
 pytest_plugins = ["tests.support.postgres", "tests.support.redis"]
 
@@ -49,44 +51,6 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         return load_settings(None, **overrides)
 
     return make
-
-
-@dataclass
-class Outcome:
-    """A tool result as the model sees it: the error object, or the structured data."""
-
-    is_error: bool
-    data: dict[str, Any]
-    text: str
-
-    @property
-    def code(self) -> str | None:
-        return self.data.get("error_code") if self.is_error else None
-
-
-class Session:
-    """A connected client with a terse call helper."""
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-
-    async def call(self, tool: str, **arguments: Any) -> Outcome:
-        result = await self.client.call_tool_mcp(tool, arguments)
-        text = result.content[0].text if result.content else ""
-        if result.is_error:
-            return Outcome(True, json.loads(text), text)
-        return Outcome(False, result.structured_content or {}, text)
-
-    async def ok(self, tool: str, **arguments: Any) -> dict[str, Any]:
-        outcome = await self.call(tool, **arguments)
-        assert not outcome.is_error, outcome.text
-        return outcome.data
-
-    async def error(self, tool: str, code: str, **arguments: Any) -> dict[str, Any]:
-        outcome = await self.call(tool, **arguments)
-        assert outcome.is_error, f"expected {code}, got success: {outcome.text}"
-        assert outcome.code == code, outcome.text
-        return outcome.data
 
 
 @pytest.fixture

@@ -87,6 +87,7 @@ def test_workbench_data_dir_sets_where_the_workspace_lives(tmp_path: Path, monke
         ("[http]\nmax_sessions = 4\nmax_sessions_per_caller = 5\n", "cannot exceed max_sessions"),
         ("[http]\nheader_timeout_s = 0\n", "http.header_timeout_s: Input should be greater than 0"),
         ("[http.jwt]\nleeway_s = -1\n", "http.jwt.leeway_s: Input should be greater than or equal to 0"),
+        ("[http.jwt]\nleeway_s = 60\n", "http.jwt.leeway_s: Input should be less than or equal to 30"),
     ],
 )
 def test_bad_configuration_names_the_key_and_what_is_allowed(tmp_path: Path, toml: str, fragment: str) -> None:

@@ -13,8 +13,9 @@ import pytest
 from fastmcp import Client
 
 from tests.support.servers import HttpServer, clean_env, get
+from tests.support.timeouts import SUBPROCESSES
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, SUBPROCESSES]
 
 ENGINES = [
     "sqlalchemy",

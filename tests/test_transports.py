@@ -15,8 +15,9 @@ from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 
 from tests.support.servers import HttpServer, create_key, request
+from tests.support.timeouts import SUBPROCESSES
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, SUBPROCESSES]
 
 SERVE = [sys.executable, "-m", "mcp_workbench", "serve"]
 

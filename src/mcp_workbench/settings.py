@@ -58,7 +58,11 @@ class JwtSettings(Section):
         description="Refuse tokens without an 'exp' claim (a token that never expires works until the key rotates).",
     )
     leeway_s: float = Field(
-        default=30.0, ge=0, le=600, description="Clock skew allowed when checking 'nbf' (not valid before)."
+        default=30.0,
+        ge=0,
+        le=30,
+        description="Clock skew allowed when checking 'nbf' (not valid before); at most 30 s, the skew "
+        "FastMCP's own check allows.",
     )
 
     @model_validator(mode="after")

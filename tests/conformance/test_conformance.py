@@ -42,6 +42,7 @@ How the CLI reports.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -49,15 +50,17 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.conformance.nodepkgs import HERE, NODE_MODULES, bin_entry, ensure_packages
+from tests.support.timeouts import SUBPROCESSES
+from tests.support.waiting import wait_until
 
 REQUIREMENTS = "2026-07-28"
 
@@ -122,6 +125,8 @@ SCENARIOS_2026 = [
     # product server can pass it, and ours does: keep it that way.
     "http-header-validation",
 ]
+
+pytestmark = SUBPROCESSES
 
 SERVER_START_TIMEOUT = 30.0  # seconds until the HTTP endpoint must answer
 # seconds for one whole suite (pytest-timeout's default is 300 per test)
@@ -222,13 +227,11 @@ def _start_server(tmp: Path) -> _Server:
                 stderr=subprocess.STDOUT,
             )
         server = _Server(proc, port, log)
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                break
-            if _http_answers(port):
-                return server
-            time.sleep(0.2)
+        with contextlib.suppress(AssertionError):  # the failure below says more, and retries
+            wait_until(
+                partial(_http_answers, port), "the server answers HTTP", timeout_s=SERVER_START_TIMEOUT, process=proc
+            )
+            return server
         server.stop()
         last_error = (
             f"server {'exited with ' + str(proc.returncode) if proc.returncode is not None else 'did not answer'}"

@@ -24,7 +24,7 @@ from mcp_workbench.asgi import server_app
 from mcp_workbench.data import paging, render
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import Settings
-from tests.conftest import Session
+from tests.support.session import Session
 
 # Each asks for 20 MB or more; the server must refuse or cut it with far less than that.
 ASKED_BYTES = 20_000_000

@@ -22,8 +22,8 @@ from mcp_workbench.data.service import DataService
 from mcp_workbench.platform.errors import InvalidInput
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import ConfigError, Settings
-from tests.conftest import Session
-from tests.data.conftest import fingerprint, make_notes
+from tests.support.data_source import fingerprint, make_notes
+from tests.support.session import Session
 
 pytestmark = pytest.mark.anyio
 

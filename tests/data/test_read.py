@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import Session
-from tests.data.conftest import NOTES, make_notes
+from tests.support.data_source import NOTES, make_notes
+from tests.support.session import Session
 
 pytestmark = pytest.mark.anyio
 

@@ -13,8 +13,8 @@ import pytest
 from mcp_workbench.data.sources import SourceRegistry
 from mcp_workbench.platform.errors import ReadOnly
 from mcp_workbench.settings import Settings
-from tests.conftest import Session
-from tests.data.conftest import fingerprint, make_notes
+from tests.support.data_source import fingerprint, make_notes
+from tests.support.session import Session
 
 pytestmark = pytest.mark.anyio
 

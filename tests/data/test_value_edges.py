@@ -15,8 +15,8 @@ from mcp_workbench.data.models import CreateTableArgs
 from mcp_workbench.data.service import DataService
 from mcp_workbench.platform.errors import InvalidInput
 from mcp_workbench.settings import Settings
-from tests.conftest import Session
-from tests.data.conftest import fingerprint
+from tests.support.data_source import fingerprint
+from tests.support.session import Session
 
 pytestmark = pytest.mark.anyio
 

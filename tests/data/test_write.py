@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from mcp_workbench.settings import Settings
-from tests.conftest import Session
-from tests.data.conftest import fingerprint, make_notes
+from tests.support.data_source import fingerprint, make_notes
+from tests.support.session import Session
 
 pytestmark = pytest.mark.anyio
 

@@ -26,17 +26,14 @@ from fastmcp import Client
 
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import Settings
-from tests.faults.conftest import (
-    busy_backends,
-    lock_waiters,
-    server_backends,
-    tool_payload,
-    wait_until,
-    write_config,
-)
 from tests.fuzz.wire import MODERN, HttpPeer, StdioPeer, with_meta
+from tests.support.config_file import write_config
+from tests.support.pg_activity import busy_backends, lock_waiters, server_backends
+from tests.support.session import tool_payload
+from tests.support.timeouts import SUBPROCESSES
+from tests.support.waiting import eventually
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, SUBPROCESSES]
 
 ROWS = 50
 INSERT = {"operation": "insert", "table": "t", "rows": [{"id": i, "batch": "cancelled"} for i in range(ROWS)]}
@@ -129,9 +126,9 @@ async def test_cancelling_the_call_in_the_client_stops_the_write_and_rolls_it_ba
                         await client.call_tool_mcp("data_write", INSERT)
 
                 tasks.start_soon(insert)
-                await wait_until(_waiting(pg_table), "the insert waits for the lock")
+                await eventually(_waiting(pg_table), "the insert waits for the lock")
                 call.cancel()  # the fastmcp client sends notifications/cancelled for it
-            await wait_until(
+            await eventually(
                 _stopped(pg_table),
                 "the server's session stops working on the cancelled insert",
                 explain=lambda: server_backends(pg_table),
@@ -163,13 +160,13 @@ async def test_a_cancelled_call_is_logged_as_cancelled_not_as_ok(
                     await client.call_tool_mcp("data_write", INSERT)
 
             tasks.start_soon(insert)
-            await wait_until(_waiting(pg_table), "the insert waits for the lock")
+            await eventually(_waiting(pg_table), "the insert waits for the lock")
             call.cancel()
 
         async def line_written() -> bool:
             return bool(logged())
 
-        await wait_until(line_written, "the call's log line is written")
+        await eventually(line_written, "the call's log line is written")
     [line] = logged()
     assert line.outcome != "ok" and line.error_code, f"a cancelled call was logged as {line.outcome}/{line.error_code}"
 
@@ -191,12 +188,12 @@ async def test_cancelling_an_http_call_in_the_client_stops_the_write_and_rolls_i
                             await client.call_tool_mcp("data_write", INSERT)
 
                     tasks.start_soon(insert)
-                    await wait_until(_waiting(pg_table), "the insert waits for the lock")
+                    await eventually(_waiting(pg_table), "the insert waits for the lock")
                     call.cancel()
-                await wait_until(
+                await eventually(
                     _stopped(pg_table),
                     "the server's session stops working on the cancelled insert",
-                    deadline_s=20,
+                    timeout_s=20,
                     explain=lambda: server_backends(pg_table),
                 )
             assert await _rows(pg_table) == 0, "rows of a cancelled insert were kept"
@@ -215,9 +212,9 @@ async def test_notifications_cancelled_over_stdio_stops_the_write_and_it_is_neve
     try:
         async with table_locked(pg_table):
             peer.send(json.dumps(with_meta(era, _call("slow", INSERT))).encode())
-            await wait_until(_waiting(pg_table), "the insert waits for the lock")
+            await eventually(_waiting(pg_table), "the insert waits for the lock")
             peer.notify({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "slow"}})
-            await wait_until(
+            await eventually(
                 _stopped(pg_table),
                 "the server's session stops working on the cancelled insert",
                 explain=lambda: server_backends(pg_table),
@@ -240,9 +237,9 @@ async def test_a_stdio_client_that_goes_away_mid_write_stops_it_and_the_server_e
     peer = StdioPeer("legacy", tmp_path / "data", env={"WORKBENCH_CONFIG": str(config)}).start()
     async with table_locked(pg_table):
         peer.send(json.dumps(_call("slow", INSERT)).encode())
-        await wait_until(_waiting(pg_table), "the insert waits for the lock")
+        await eventually(_waiting(pg_table), "the insert waits for the lock")
         code = await anyio.to_thread.run_sync(peer.close)  # stdin closes: the client is gone
-        await wait_until(
+        await eventually(
             _stopped(pg_table),
             "the server's session stops working on the abandoned insert",
             explain=lambda: server_backends(pg_table),
@@ -280,12 +277,12 @@ async def test_closing_the_connection_of_a_2026_07_28_http_call_cancels_it(
     try:
         async with table_locked(pg_table):
             sock = _open_post(server, with_meta(MODERN, _call("dropped", INSERT)))
-            await wait_until(_waiting(pg_table), "the insert waits for the lock")
+            await eventually(_waiting(pg_table), "the insert waits for the lock")
             sock.close()
-            await wait_until(
+            await eventually(
                 _stopped(pg_table),
                 "the server stops the insert whose connection closed",
-                deadline_s=20,
+                timeout_s=20,
                 explain=lambda: server_backends(pg_table),
             )
         assert await _rows(pg_table) == 0
@@ -305,9 +302,9 @@ async def test_a_dropped_handshake_era_http_call_is_all_or_nothing_and_an_explic
     try:
         async with table_locked(pg_table):
             sock = _open_post(server, _call("dropped", INSERT))
-            await wait_until(_waiting(pg_table), "the insert waits for the lock")
+            await eventually(_waiting(pg_table), "the insert waits for the lock")
             sock.close()
-        await wait_until(_stopped(pg_table), "the dropped insert ends, one way or the other")
+        await eventually(_stopped(pg_table), "the dropped insert ends, one way or the other")
         assert await _rows(pg_table) in (0, ROWS), "a write was kept in part"
 
         conn = await asyncpg.connect(pg_table)
@@ -317,10 +314,10 @@ async def test_a_dropped_handshake_era_http_call_is_all_or_nothing_and_an_explic
             await conn.close()
         async with table_locked(pg_table):
             sock = _open_post(server, _call("cancelled", INSERT))
-            await wait_until(_waiting(pg_table), "the insert waits for the lock")
+            await eventually(_waiting(pg_table), "the insert waits for the lock")
             cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "cancelled"}}
             assert server.post(json.dumps(cancel).encode()).status == 202
-            await wait_until(
+            await eventually(
                 _stopped(pg_table), "the server stops the cancelled insert", explain=lambda: server_backends(pg_table)
             )
             sock.close()

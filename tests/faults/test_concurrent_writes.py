@@ -16,9 +16,10 @@ from fastmcp import Client
 
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import Settings
-from tests.faults.conftest import tool_payload
+from tests.support.session import tool_payload
+from tests.support.timeouts import SUBPROCESSES
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, SUBPROCESSES]
 
 WRITERS = 3
 BATCHES = 10

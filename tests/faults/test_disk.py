@@ -40,11 +40,13 @@ from pathlib import Path
 import pytest
 from fastmcp import Client
 
-from tests.faults.conftest import tool_payload, write_config
 from tests.fuzz.wire import HttpPeer
+from tests.support.config_file import write_config
 from tests.support.servers import get
+from tests.support.session import tool_payload
+from tests.support.timeouts import SUBPROCESSES
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, SUBPROCESSES]
 
 COLUMNS = [{"name": "id", "type": "integer", "primary_key": True}, {"name": "body", "type": "text"}]
 EARLIER = [{"id": i, "body": f"row {i}"} for i in range(5)]

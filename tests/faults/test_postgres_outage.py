@@ -9,12 +9,15 @@ from pathlib import Path
 import pytest
 from fastmcp import Client
 
-from tests.faults.conftest import tool_payload, wait_until, write_config
 from tests.fuzz.wire import HttpPeer
+from tests.support.config_file import write_config
 from tests.support.postgres import PostgresServer
 from tests.support.servers import get
+from tests.support.session import tool_payload
+from tests.support.timeouts import SUBPROCESSES
+from tests.support.waiting import eventually
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, SUBPROCESSES]
 
 ROWS = [{"id": i, "batch": "before"} for i in range(3)]
 COLUMNS = [{"name": "id", "type": "integer", "primary_key": True}, {"name": "batch", "type": "text"}]
@@ -66,7 +69,7 @@ async def test_postgresql_stopping_gives_upstream_errors_and_503_then_the_pool_r
             async def ready() -> bool:
                 return _ready(server)[0] == 200
 
-            await wait_until(ready, "/readyz says ready again")
+            await eventually(ready, "/readyz says ready again")
             for client in (legacy, modern):  # the same server process, the same client sessions
                 rows = tool_payload(await client.call_tool_mcp("data_read", {"operation": "select", "table": "t"}))
                 assert rows["rows"] == [[r["id"], r["batch"]] for r in ROWS], rows

@@ -20,10 +20,14 @@ import asyncpg
 import pytest
 from fastmcp import Client
 
-from tests.faults.conftest import busy_backends, lock_waiters, tool_payload, wait_until, write_config
 from tests.fuzz.wire import MODERN, HttpPeer
+from tests.support.config_file import write_config
+from tests.support.pg_activity import busy_backends, lock_waiters
+from tests.support.session import tool_payload
+from tests.support.timeouts import SUBPROCESSES
+from tests.support.waiting import eventually
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, SUBPROCESSES]
 
 WRITERS = [("legacy", "workspace"), ("legacy", "pg"), (MODERN, "workspace"), (MODERN, "pg")]
 ACKED_BEFORE_SIGTERM = 40
@@ -133,7 +137,7 @@ async def test_sigterm_during_a_stream_of_writes_keeps_every_write_whole_and_exi
                 async def held() -> bool:
                     return await lock_waiters(postgres_db_url) == 1
 
-                await wait_until(held, "the held insert waits for its lock")
+                await eventually(held, "the held insert waits for its lock")
                 await ledger.enough.wait()
                 assert server.proc is not None
                 server.proc.send_signal(signal.SIGTERM)
@@ -149,7 +153,7 @@ async def test_sigterm_during_a_stream_of_writes_keeps_every_write_whole_and_exi
     async def settled() -> bool:
         return await busy_backends(postgres_db_url) == 0
 
-    await wait_until(settled, "no session of the stopped server is left working")
+    await eventually(settled, "no session of the stopped server is left working")
     integrity, sqlite_counts = _counts_sqlite(tmp_path / "data" / "workspace.db")
     assert integrity == "ok"
     _check(ledger, "workspace", sqlite_counts)

@@ -9,30 +9,15 @@ asserts after the test that nothing outside the root was changed, created or rem
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mcp_workbench.settings import Settings
-from tests.conftest import Session
-
-SECRET = b"TOP SECRET canary: outside the root\n"
-
-
-@dataclass
-class World:
-    base: Path
-    root: Path
-    sibling: Path
-    outside: Path
-
-    @property
-    def secret(self) -> Path:
-        return self.outside / "secret.txt"
+from tests.support.files_world import SECRET, World, fingerprint
+from tests.support.session import Session
 
 
 @pytest.fixture
@@ -45,27 +30,6 @@ def world(tmp_path: Path) -> World:
     (outside / "dir" / "inner.txt").write_bytes(SECRET)
     (sibling / "secret.txt").write_bytes(SECRET)
     return World(base, root, sibling, outside)
-
-
-def fingerprint(world: World) -> dict[str, Any]:
-    """Everything in the world except the root, as it is on disk (links are not followed)."""
-    found: dict[str, Any] = {}
-    for directory, dirs, files in os.walk(world.base, followlinks=False):
-        if Path(directory) == world.root:
-            dirs.clear()
-            continue
-        for name in sorted(dirs + files):
-            path = Path(directory) / name
-            if path == world.root:
-                continue
-            info = path.lstat()
-            if path.is_symlink():
-                found[str(path)] = ("link", os.readlink(path))
-            elif path.is_file():
-                found[str(path)] = ("file", path.read_bytes(), info.st_mtime_ns, info.st_mode)
-            else:
-                found[str(path)] = ("dir", info.st_mode)
-    return found
 
 
 @pytest.fixture
@@ -91,8 +55,3 @@ async def guarded(fs: Session, world: World) -> AsyncIterator[Session]:
     before = fingerprint(world)
     yield fs
     assert fingerprint(world) == before, "something outside the root was changed"
-
-
-def temp_files(directory: Path) -> list[str]:
-    """Leftover temporary files of atomic writes (there must never be any)."""
-    return sorted(p.name for p in directory.rglob(".mcp-workbench-*"))

@@ -16,9 +16,9 @@ from mcp_workbench.files.models import SearchArgs
 from mcp_workbench.files.server import FILE_TEMPLATE
 from mcp_workbench.files.service import FilesService
 from mcp_workbench.settings import ConfigError, load_settings
-from tests.conftest import Session
-from tests.files.conftest import World
 from tests.files.images import PNG
+from tests.support.files_world import World
+from tests.support.session import Session
 
 pytestmark = pytest.mark.anyio
 

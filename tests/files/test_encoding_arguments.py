@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from mcp_workbench.files import textio
-from tests.conftest import Session
-from tests.files.conftest import World, temp_files
+from tests.support.files_world import World, temp_files
+from tests.support.session import Session
 
 pytestmark = pytest.mark.anyio
 

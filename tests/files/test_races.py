@@ -31,8 +31,8 @@ from mcp_workbench.files.oserrors import CONTRADICTIONS, PathChanged, fs_error
 from mcp_workbench.files.roots import RootSet
 from mcp_workbench.files.settings import FilesSettings, RootSettings
 from mcp_workbench.platform.errors import WorkbenchError
-from tests.conftest import Session
-from tests.files.conftest import World, fingerprint
+from tests.support.files_world import World, fingerprint
+from tests.support.session import Session
 
 Outcome = tuple[str, bool]
 OK: Outcome = ("ok", False)

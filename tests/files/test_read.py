@@ -12,9 +12,9 @@ import pytest
 from mcp_workbench.files import reading
 from mcp_workbench.files.sandbox import Sandbox
 from mcp_workbench.platform.errors import WorkbenchError
-from tests.conftest import Session
-from tests.files.conftest import World
 from tests.files.images import GIF, JPEG, PNG, WEBP_LOSSY
+from tests.support.files_world import World
+from tests.support.session import Session
 
 pytestmark = pytest.mark.anyio
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Session
-from tests.files.conftest import SECRET, World
+from tests.support.files_world import SECRET, World
+from tests.support.session import Session
 
 pytestmark = pytest.mark.anyio
 

@@ -16,7 +16,7 @@ from mcp_workbench.files.roots import RootSet
 from mcp_workbench.files.sandbox import Sandbox, Target
 from mcp_workbench.files.settings import FilesSettings, RootSettings
 from mcp_workbench.platform.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from tests.files.conftest import SECRET, World
+from tests.support.files_world import SECRET, World
 
 
 @pytest.fixture(params=[True, False], ids=["dir_fd", "by_path"])

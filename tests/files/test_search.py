@@ -11,8 +11,8 @@ import pytest
 from mcp_workbench.files.prefilter import prefilter_for
 from mcp_workbench.files.search import snippet
 from mcp_workbench.files.textio import SAMPLE_BYTES
-from tests.conftest import Session
-from tests.files.conftest import World
+from tests.support.files_world import World
+from tests.support.session import Session
 
 pytestmark = pytest.mark.anyio
 

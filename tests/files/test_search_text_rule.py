@@ -13,8 +13,8 @@ import codecs
 import pytest
 
 from mcp_workbench.files import textio
-from tests.conftest import Session
-from tests.files.conftest import World
+from tests.support.files_world import World
+from tests.support.session import Session
 
 JAPANESE = "東京の天気は晴れです。\n検索語: 見つける\n"
 GERMAN = "Grüße aus Köln\nSuchwort: finden, naïve\n"

@@ -15,8 +15,8 @@ import pytest
 from mcp_workbench.files.paths import display
 from mcp_workbench.files.sandbox import Sandbox
 from mcp_workbench.files.writing import copy_across_devices
-from tests.conftest import Session
-from tests.files.conftest import World, temp_files
+from tests.support.files_world import World, temp_files
+from tests.support.session import Session
 
 pytestmark = pytest.mark.anyio
 

@@ -25,9 +25,9 @@ from fastmcp import Client
 from mcp_workbench.platform.timeouts import CommitHook
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import Settings
-from tests.conftest import Session
-from tests.files.conftest import World, fingerprint
 from tests.support.commits import AFTER, BEFORE, DURING, STAGES, BudgetAt
+from tests.support.files_world import World, fingerprint
+from tests.support.session import Session
 
 pytestmark = pytest.mark.anyio
 

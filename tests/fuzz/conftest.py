@@ -7,7 +7,6 @@ tables, which must not happen while pytest is still loading conftest files.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,47 +20,16 @@ from tests.fuzz.world import (
     SITE,
     SITE_PATHS,
     Site,
-    file_digest,
+    World,
     make_outside,
     make_tree,
-    postgres_fingerprint,
     running_site,
     seed_postgres,
     seed_sqlite,
-    tree_fingerprint,
 )
 
 if TYPE_CHECKING:
     from tests.fuzz.strategies import Names
-
-
-@dataclass
-class World:
-    settings: Settings
-    workspace_db: Path
-    archive_db: Path  # configured read-only
-    pg_url: str
-    work_root: Path
-    docs_root: Path  # configured read-only
-    outside: Path  # no tool may reach it
-    site: Site
-    names: Names
-
-    async def everything(self) -> dict[str, Any]:
-        """What a read-only tool must leave exactly as it was."""
-        return {
-            "workspace.db": file_digest(self.workspace_db),
-            "archive.db": file_digest(self.archive_db),
-            "postgresql": await postgres_fingerprint(self.pg_url),
-            "files": tree_fingerprint(self.work_root, self.docs_root, self.outside),
-        }
-
-    def protected(self) -> dict[str, Any]:
-        """What not even a write tool may change: read-only sources and roots, and what lies outside."""
-        return {
-            "archive.db": file_digest(self.archive_db),
-            "files": tree_fingerprint(self.docs_root, self.outside),
-        }
 
 
 SQL_SAMPLES = [

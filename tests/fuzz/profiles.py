@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 PROFILE_ENV = "HYPOTHESIS_PROFILE"
@@ -38,3 +39,9 @@ def fuzz_settings() -> settings:
     """The profile named by ``$HYPOTHESIS_PROFILE`` (``ci`` when unset)."""
     name = os.environ.get(PROFILE_ENV, "ci")
     return settings.get_profile(name)  # an unknown name raises InvalidArgument: better than a silent default
+
+
+def timeout_marks() -> list[pytest.MarkDecorator]:
+    """The fuzz tests' time limit: one for the ``ci`` profile; none for another, so that a long
+    run's ``--timeout`` on the command line applies (a mark would override it)."""
+    return [pytest.mark.timeout(900)] if os.environ.get(PROFILE_ENV, "ci") == "ci" else []

@@ -21,8 +21,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.fuzz.cases import Case, cases_for
-from tests.fuzz.profiles import fuzz_settings
+from tests.fuzz.profiles import fuzz_settings, timeout_marks
 from tests.fuzz.wire import ERAS, HttpPeer, Reply, is_jsonrpc
+
+pytestmark = timeout_marks()
 
 CASES = cases_for("http")
 BODY_CAP = 4 * 1024 * 1024  # mcp 2.3's DEFAULT_MAX_REQUEST_BODY_SIZE

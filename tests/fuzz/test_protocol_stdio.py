@@ -21,8 +21,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.fuzz.cases import Case, cases_for
-from tests.fuzz.profiles import fuzz_settings
+from tests.fuzz.profiles import fuzz_settings, timeout_marks
 from tests.fuzz.wire import ERAS, StdioPeer, initialize_request, is_jsonrpc
+
+pytestmark = timeout_marks()
 
 CASES = cases_for("stdio")
 

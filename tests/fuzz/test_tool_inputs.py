@@ -33,11 +33,11 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, TextContent, Tool
 
 from mcp_workbench.server import build_server
-from tests.fuzz.conftest import World
-from tests.fuzz.profiles import fuzz_settings
+from tests.fuzz.profiles import fuzz_settings, timeout_marks
 from tests.fuzz.strategies import Names, invalid_arguments, schema_arguments
+from tests.fuzz.world import World
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, *timeout_marks()]
 
 DOCUMENTED_CODES = frozenset(
     {

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tests.support.servers import SERVE, clean_env
+from tests.support.waiting import wait_until
 
 LEGACY = "2025-11-25"
 MODERN = "2026-07-28"
@@ -280,11 +281,13 @@ class HttpPeer:
                 env=clean_env(self.data_dir, self.env),
                 preexec_fn=self.preexec,  # noqa: PLW1509 - only resource limits, set before exec
             )
-        deadline = time.monotonic() + WAIT_S
-        while not self._live():
-            assert self.proc.poll() is None, f"the server exited: {self.stderr_text()[-2000:]}"
-            assert time.monotonic() < deadline, "the server did not answer /livez"
-            time.sleep(0.05)  # polling a port that is not open yet; there is nothing to wait on
+        wait_until(
+            self._live,
+            "the server answers /livez",
+            timeout_s=WAIT_S,
+            process=self.proc,
+            explain=lambda: self.stderr_text()[-2000:],
+        )
         if self.era == "legacy":
             reply = self.post(json.dumps(initialize_request("init")).encode())
             assert reply.status == 200, reply

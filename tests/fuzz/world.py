@@ -23,9 +23,13 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
+
+if TYPE_CHECKING:
+    from mcp_workbench.settings import Settings
+    from tests.fuzz.strategies import Names
 
 # --- SQLite ----------------------------------------------------------------------------------
 
@@ -288,3 +292,35 @@ def running_site() -> Iterator[Site]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+# --- all of it, as the fuzz tests see it --------------------------------------------------------
+
+
+@dataclass
+class World:
+    settings: Settings
+    workspace_db: Path
+    archive_db: Path  # configured read-only
+    pg_url: str
+    work_root: Path
+    docs_root: Path  # configured read-only
+    outside: Path  # no tool may reach it
+    site: Site
+    names: Names
+
+    async def everything(self) -> dict[str, Any]:
+        """What a read-only tool must leave exactly as it was."""
+        return {
+            "workspace.db": file_digest(self.workspace_db),
+            "archive.db": file_digest(self.archive_db),
+            "postgresql": await postgres_fingerprint(self.pg_url),
+            "files": tree_fingerprint(self.work_root, self.docs_root, self.outside),
+        }
+
+    def protected(self) -> dict[str, Any]:
+        """What not even a write tool may change: read-only sources and roots, and what lies outside."""
+        return {
+            "archive.db": file_digest(self.archive_db),
+            "files": tree_fingerprint(self.docs_root, self.outside),
+        }

@@ -12,8 +12,9 @@ import pytest
 from fastmcp import Client
 
 from tests.support.servers import HttpServer, clean_env, create_key, get, request
+from tests.support.timeouts import SUBPROCESSES
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, SUBPROCESSES]
 
 INIT = {
     "jsonrpc": "2.0",

@@ -12,7 +12,8 @@ import pytest
 from fastmcp import Client
 
 from mcp_workbench.platform.keys import KeyStore
-from tests.support.servers import HttpServer, request, wait_until
+from tests.support.servers import HttpServer, request
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.anyio
 

@@ -15,7 +15,7 @@ import pytest
 
 from mcp_workbench.platform.errors import InvalidInput, TooLarge
 from mcp_workbench.platform.isolation import BATCH_ITEMS, WorkerFailed, WorkerPool
-from tests.faults.conftest import wait_until
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.anyio
 
@@ -70,10 +70,7 @@ def alive(pid: int) -> bool:
 
 
 async def gone(pid: int) -> None:
-    async def ended() -> bool:
-        return not alive(pid)
-
-    await wait_until(ended, f"worker {pid} has ended")
+    await eventually(lambda: not alive(pid), f"worker {pid} has ended")
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import pytest
 from mcp_workbench.platform.keys import KeyStore, parse_scopes
 from mcp_workbench.scopes import SCOPES
 from tests.support.servers import clean_env
+from tests.support.timeouts import SUBPROCESSES
 
 
 def test_a_created_key_verifies_and_its_secret_is_not_stored(tmp_path: Path) -> None:
@@ -81,6 +82,7 @@ def test_every_scope_a_key_may_be_given_opens_some_component(tmp_path: Path) -> 
     assert asyncio.run(needed()) == set(SCOPES)
 
 
+@SUBPROCESSES
 def test_cli_prints_the_key_as_the_last_line_and_lists_without_secrets(tmp_path: Path) -> None:
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -10,7 +10,7 @@ import pytest
 from fastmcp import Client
 
 from mcp_workbench.server import build_server
-from tests.conftest import Session
+from tests.support.session import Session
 
 pytestmark = pytest.mark.anyio
 

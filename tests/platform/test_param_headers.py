@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,6 +26,7 @@ from pydantic import Field
 from mcp_workbench.asgi import server_app
 from mcp_workbench.server import build_server
 from tests.support.servers import create_key, free_port
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.anyio
 MODERN = "auto"  # negotiates 2026-07-28 against this server
@@ -63,9 +63,9 @@ def served(make_settings, tmp_path: Path) -> Iterator[Served]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_config=None, lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    while not server.started:  # uvicorn offers no event to wait on
-        assert thread.is_alive(), "the server did not start"
-        time.sleep(0.02)
+    # uvicorn offers no event to wait on; a thread that ended has failed to start
+    wait_until(lambda: server.started or not thread.is_alive(), "uvicorn has started")
+    assert server.started, "the server did not start"
     try:
         yield Served(settings.data_dir, counter, server)
     finally:

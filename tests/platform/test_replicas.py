@@ -5,7 +5,6 @@ readiness honestly when either dependency goes away and comes back."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +12,10 @@ import pytest
 from fastmcp import Client
 
 from tests.support.servers import HttpServer, create_key, get
+from tests.support.timeouts import SUBPROCESSES
+from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, SUBPROCESSES]
 
 
 @pytest.fixture
@@ -39,15 +40,6 @@ def replicas(tmp_path: Path, redis_server, postgres_db_url: str) -> Iterator[lis
 def _ready(server: HttpServer) -> tuple[int, dict]:
     status, _, body = get(f"{server.base}/readyz")
     return status, json.loads(body)
-
-
-def _wait_for(condition, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 async def test_two_replicas_share_rate_limits_and_data(replicas: list[HttpServer]) -> None:
@@ -83,7 +75,7 @@ def test_readiness_follows_redis_and_postgresql(replicas: list[HttpServer], redi
             assert status == 503 and "rate_limit_storage" in body["failing"]
     finally:
         redis_server.start()
-    assert _wait_for(lambda: all(_ready(server)[0] == 200 for server in replicas))
+    wait_until(lambda: all(_ready(server)[0] == 200 for server in replicas), "both replicas are ready after Redis")
 
     postgres_server.stop_server()
     try:
@@ -92,4 +84,4 @@ def test_readiness_follows_redis_and_postgresql(replicas: list[HttpServer], redi
             assert status == 503 and "database:workspace" in body["failing"]
     finally:
         postgres_server.start_server()
-    assert _wait_for(lambda: all(_ready(server)[0] == 200 for server in replicas))
+    wait_until(lambda: all(_ready(server)[0] == 200 for server in replicas), "both replicas are ready after PostgreSQL")

@@ -12,7 +12,8 @@ import pytest
 from anyio.abc import SocketStream
 
 from mcp_workbench.platform.keys import KeyStore
-from tests.support.servers import HttpServer, wait_until
+from tests.support.servers import HttpServer
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.anyio
 

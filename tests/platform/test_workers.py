@@ -13,8 +13,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from fastmcp import Client
 
 from mcp_workbench.cli.workers import EXIT_ADDRESS_IN_USE, HAS_REUSEPORT, listening_socket
 from tests.support.servers import SERVE, clean_env, free_port, get, request
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.anyio
 needs_reuseport = pytest.mark.skipif(not HAS_REUSEPORT, reason="SO_REUSEPORT is not available here")
@@ -61,7 +61,7 @@ class Workers:
                 stderr=log,
                 text=True,
             )
-        wait_until(lambda: len(self.ready_pids()) >= self.workers, "every worker is ready", self.proc)
+        wait_until(lambda: len(self.ready_pids()) >= self.workers, "every worker is ready", process=self.proc)
         return self
 
     def lines(self) -> list[dict[str, Any]]:
@@ -77,14 +77,6 @@ class Workers:
             self.proc.send_signal(signal.SIGTERM)
         out, _ = self.proc.communicate(timeout=60)
         return self.proc.returncode, out
-
-
-def wait_until(condition: Callable[[], bool], what: str, proc: subprocess.Popen[str], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert proc.poll() is None, f"server exited ({proc.returncode}) while waiting until {what}"
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.05)
 
 
 def alive(pid: int) -> bool:
@@ -125,7 +117,7 @@ async def test_a_killed_worker_is_replaced_and_the_replacement_serves(workers: W
     assert workers.proc is not None
     victim = workers.ready_pids()[0]
     os.kill(victim, signal.SIGKILL)
-    wait_until(lambda: workers.ready_pids()[0] != victim, "worker 0 is replaced", workers.proc)
+    wait_until(lambda: workers.ready_pids()[0] != victim, "worker 0 is replaced", process=workers.proc)
     exits = [line for line in workers.lines() if line["msg"] == "worker exited unexpectedly; restarting it"]
     assert [(e["level"], e["worker_pid"], e["exit_code"]) for e in exits] == [("error", victim, -signal.SIGKILL)]
     await _one_call_per_connection(f"{workers.base}/mcp")
@@ -161,13 +153,16 @@ async def test_sigterm_lets_a_call_in_flight_finish_within_the_grace_then_exits_
         with anyio.fail_after(60):
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(insert)
+                in_flight = lambda: _in_flight(workers) == 1  # noqa: E731
                 await anyio.to_thread.run_sync(
-                    wait_until, lambda: _in_flight(workers) == 1, "the insert is in flight", workers.proc
+                    lambda: wait_until(in_flight, "the insert is in flight", process=workers.proc)
                 )
                 workers.proc.send_signal(signal.SIGTERM)
                 # uvicorn's words for "in the grace period": it has stopped accepting and waits for the call.
                 waiting = lambda: any(line["msg"].startswith("Waiting for connections") for line in workers.lines())  # noqa: E731
-                await anyio.to_thread.run_sync(wait_until, waiting, "a worker waits out its grace", workers.proc)
+                await anyio.to_thread.run_sync(
+                    lambda: wait_until(waiting, "a worker waits out its grace", process=workers.proc)
+                )
                 db.execute("ROLLBACK")  # now the insert can go on, inside the grace period
     finally:
         db.close()

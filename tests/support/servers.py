@@ -9,13 +9,13 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.support.waiting import wait_until
 
 SERVE = [sys.executable, "-m", "mcp_workbench", "serve"]
 
@@ -83,18 +83,27 @@ class HttpServer:
             assert stream is not None
             self._drains.append(threading.Thread(target=self._drain, args=(stream, into), daemon=True))
             self._drains[-1].start()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                self._drains[-1].join(timeout)
-                raise AssertionError(f"server exited early: {self.stderr_text()}")
-            try:
-                if get(f"{self.base}/livez")[0] == 200:
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        self.proc.kill()
-        raise AssertionError("server did not answer /livez in time")
+        proc = self.proc
+
+        def stderr_when_exited() -> str:
+            if proc.poll() is not None:
+                for drain in self._drains:
+                    drain.join(timeout)
+            return self.stderr_text()
+
+        try:
+            wait_until(
+                lambda: get(f"{self.base}/livez")[0] == 200,
+                "the server answers /livez",
+                timeout_s=timeout,
+                process=proc,
+                ignore=(OSError,),
+                explain=stderr_when_exited,
+            )
+        except AssertionError:
+            proc.kill()
+            raise
+        return self
 
     def stop(self, timeout: float = 30.0) -> tuple[int, str, str]:
         assert self.proc is not None
@@ -122,14 +131,6 @@ class HttpServer:
                 self._logged.notify_all()
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0, poll_s: float = 0.05) -> None:
-    """Poll ``condition`` (a request to a server, say) until it holds; fail naming ``what`` past ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting until {what}"
-        time.sleep(poll_s)
-
-
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     return request("GET", url, headers=headers)
 
@@ -149,7 +150,8 @@ def raw_request(
         with urllib.request.urlopen(req, timeout=10) as response:
             return response.status, _lower(response.headers), response.read()
     except urllib.error.HTTPError as error:
-        return error.code, _lower(error.headers), error.read()
+        with error:  # its response is open until closed
+            return error.code, _lower(error.headers), error.read()
 
 
 def _lower(headers: Any) -> dict[str, str]:

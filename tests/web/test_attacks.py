@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.conftest import EVIL, SITE, Reply, Site
+from tests.support.loopback_site import EVIL, SITE, Reply, Site
 
 pytestmark = pytest.mark.anyio
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.conftest import Reply, Seen, Site
+from tests.support.loopback_site import Reply, Seen, Site
 
 pytestmark = pytest.mark.anyio
 

@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from tests.web.conftest import Reply, Site
+from tests.support.loopback_site import Reply, Site
 
 pytestmark = pytest.mark.anyio
 

@@ -20,9 +20,10 @@ import anyio
 import pytest
 from fastmcp import Client
 
-from tests.faults.conftest import wait_until
 from tests.fuzz.wire import MODERN, HttpPeer, StdioPeer
-from tests.web.conftest import SITE, Reply, Site
+from tests.support.loopback_site import SITE, Reply, Site
+from tests.support.timeouts import SUBPROCESSES
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.anyio
 
@@ -77,11 +78,11 @@ def alive(pids: set[int]) -> set[int]:
 async def extraction_started(root: int) -> set[int]:
     seen: set[int] = set()
 
-    async def busy() -> bool:
+    def busy() -> bool:
         seen.update(busy_workers(root))
         return bool(seen)
 
-    await wait_until(busy, "a worker is extracting the hostile page")
+    await eventually(busy, "a worker is extracting the hostile page")
     return seen
 
 
@@ -102,28 +103,20 @@ async def server_extracting(root: int, site: Site, path: str) -> set[int]:
     itself or one below it, whatever runs the extraction) has used EXTRACTING_TICKS of CPU since;
     return the tree as it is then."""
 
-    async def served() -> bool:
-        return site.hits(path) > 0
-
-    await wait_until(served, f"the site has served {path}")
+    await eventually(lambda: site.hits(path) > 0, f"the site has served {path}")
     since = server_tree(root)
 
-    async def busy() -> bool:
+    def busy() -> bool:
         return any(ticks - since.get(pid, 0) >= EXTRACTING_TICKS for pid, ticks in server_tree(root).items())
 
-    await wait_until(busy, "the server is extracting the hostile page", deadline_s=120)
+    await eventually(busy, "the server is extracting the hostile page", timeout_s=120)
     return set(server_tree(root))
 
 
 async def all_gone(pids: set[int]) -> None:
-    async def ended() -> bool:
-        return not alive(pids)
-
-    await wait_until(ended, f"the workers {sorted(pids)} have ended", explain=lambda: _still(pids))
-
-
-async def _still(pids: set[int]) -> set[int]:
-    return alive(pids)
+    await eventually(
+        lambda: not alive(pids), f"the workers {sorted(pids)} have ended", explain=lambda: f"still alive: {alive(pids)}"
+    )
 
 
 class TestTimeoutMeansTheExtractionStopped:
@@ -185,6 +178,7 @@ def _config(tmp_path: Path) -> Path:
     return path
 
 
+@SUBPROCESSES
 class TestShutdownStopsARunningExtraction:
     """SIGTERM while the server extracts a page that would take minutes: it exits 0 within its
     grace (well before the extraction could end) and leaves no process behind."""

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from tests.web.conftest import Reply, Site
+from tests.support.loopback_site import Reply, Site
 
 pytestmark = pytest.mark.anyio
 

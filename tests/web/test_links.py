@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.conftest import Reply, Site
+from tests.support.loopback_site import Reply, Site
 
 pytestmark = pytest.mark.anyio
 

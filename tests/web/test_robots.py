@@ -11,7 +11,7 @@ import pytest
 
 from mcp_workbench.platform.errors import NotFound, UpstreamError
 from mcp_workbench.web.robots import RobotsDisallowed, RobotsRules, RobotsUnavailable
-from tests.web.conftest import Reply, Site
+from tests.support.loopback_site import Reply, Site
 
 pytestmark = pytest.mark.anyio
 

@@ -16,7 +16,7 @@ from mcp_workbench.web.fetch import Fetcher
 from mcp_workbench.web.resolver import SystemResolver, dns_error
 from mcp_workbench.web.settings import WebSettings
 from mcp_workbench.web.ssrf import IPAddress
-from tests.web.conftest import SITE, Reply, Site
+from tests.support.loopback_site import SITE, Reply, Site
 
 pytestmark = pytest.mark.anyio
 

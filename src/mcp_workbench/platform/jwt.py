@@ -1,13 +1,14 @@
 """Bearer JWTs from an organisation's identity provider, with the time claims enforced.
 
-FastMCP's verifier checks the signature, ``iss``, ``aud`` and a past ``exp``, but it ignores
-``nbf`` and accepts a token without ``exp`` for ever. A token minted for later, or one that
-never expires (a leaked one then works until the key is rotated), is refused here:
+FastMCP's verifier checks the signature, ``iss``, ``aud``, a past ``exp`` and an ``nbf`` more
+than 30 s ahead, but it accepts a token without ``exp`` for ever. A token that never expires (a
+leaked one then works until the key is rotated), or one minted for later, is refused here:
 
 - ``exp`` must be present (unless ``[http.jwt] require_exp = false``) and a number; FastMCP
   refuses it once past;
 - ``nbf``, when present, must be a number no later than now plus ``leeway_s`` (the clock skew
-  allowed between the issuer and this server).
+  allowed between the issuer and this server: at most FastMCP's own 30 s, which it applies
+  first).
 
 Rejections are counted through ``on_failure`` (the ``invalid_jwt`` reason of the auth metric).
 """

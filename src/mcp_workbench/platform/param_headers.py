@@ -16,8 +16,8 @@ hidden tool shows up in a header-mismatch error, and the caller still gets the s
 A schema without any ``x-mcp-header`` validates nothing either way, so such tools (today,
 all of ours) are answered "nothing" at once, without asking who calls.
 
-Until the catalog has been read the lookup is not installed, and mcp falls back to its own
-tools/list walk: slower, never wrong.
+Until the catalog has been read, and after the app stops, the hook the server had before
+answers (FastMCP's own schema cache since FastMCP 4.2; mcp's tools/list walk without one).
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ def install_param_schema_lookup(mcp: FastMCP, app: Starlette, may_use: Callable[
 
     @asynccontextmanager
     async def lifespan(starlette: Starlette) -> AsyncIterator[Any]:
+        before = mcp._mcp_server.get_tool_input_schema
         async with inner(starlette) as state:
             try:
                 lookup = ParamSchemaLookup(await published_schemas(mcp), may_use)
@@ -75,6 +76,6 @@ def install_param_schema_lookup(mcp: FastMCP, app: Starlette, may_use: Callable[
             try:
                 yield state
             finally:
-                mcp._mcp_server.get_tool_input_schema = None
+                mcp._mcp_server.get_tool_input_schema = before
 
     app.router.lifespan_context = lifespan

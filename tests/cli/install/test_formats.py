@@ -205,6 +205,8 @@ def test_a_file_that_does_not_parse_is_refused_with_its_line(fmt: Format, text: 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from tests.support.timeouts import PROPERTIES  # noqa: E402
+
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.text(max_size=12))
 _values = st.recursive(
     _scalars,
@@ -244,6 +246,7 @@ def jsonc_documents(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     return text + draw(st.sampled_from(["", newline])), data
 
 
+@PROPERTIES
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(jsonc_documents())
 def test_generated_jsonc_files_get_our_entry_and_give_back_every_byte(doc: tuple[str, dict[str, Any]]) -> None:
@@ -295,6 +298,7 @@ def goose_documents(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     return "\n".join(out) + "\n", data
 
 
+@PROPERTIES
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(goose_documents())
 def test_generated_goose_files_get_our_entry_and_give_back_every_byte(doc: tuple[str, dict[str, Any]]) -> None:
@@ -351,6 +355,7 @@ def codex_documents(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     return text, data
 
 
+@PROPERTIES
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(codex_documents())
 def test_generated_codex_files_get_our_entry_and_give_back_every_byte(doc: tuple[str, dict[str, Any]]) -> None:
