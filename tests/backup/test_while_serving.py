@@ -94,7 +94,9 @@ def test_the_server_takes_backups_on_its_schedule_keeps_the_newest_and_reports_t
     config.write_text('[backup]\ninterval = "1s"\nkeep = 2\n', encoding="utf-8")
     server = HttpServer(["--no-auth", "--config", str(config)], data).start()
     try:
-        wait_until(lambda: metrics_of(server.base).get("workbench_backups_total", 0) >= 3, "three backups", 90)
+        wait_until(
+            lambda: metrics_of(server.base).get("workbench_backups_total", 0) >= 3, "three backups", timeout_s=90
+        )
         metrics = metrics_of(server.base)
     finally:
         server.stop()
@@ -115,7 +117,9 @@ def test_failed_backups_are_counted_logged_and_retried(tmp_path: Path) -> None:
     config.write_text(f'[backup]\ninterval = "1s"\noutput = "{blocked}"\n', encoding="utf-8")
     server = HttpServer(["--no-auth", "--config", str(config)], data).start()
     try:
-        wait_until(lambda: metrics_of(server.base).get("workbench_backup_failures_total", 0) >= 2, "two failures", 90)
+        wait_until(
+            lambda: metrics_of(server.base).get("workbench_backup_failures_total", 0) >= 2, "two failures", timeout_s=90
+        )
         metrics = metrics_of(server.base)
     finally:
         server.stop()

@@ -50,7 +50,7 @@ def test_workbench_ready_follows_the_readiness_checks(tmp_path: Path) -> None:
         assert get(f"{server.base}/readyz")[0] == 503
         assert ready_of(server.base) == 0  # its file does not exist
         sqlite3.connect(later).execute("CREATE TABLE t (a)").connection.close()
-        wait_until(lambda: ready_of(server.base) == 1, "the source answers and the server is ready", 60)
+        wait_until(lambda: ready_of(server.base) == 1, "the source answers and the server is ready", timeout_s=60)
         assert get(f"{server.base}/readyz")[0] == 200
     finally:
         server.stop()

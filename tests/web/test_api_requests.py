@@ -16,7 +16,7 @@ import pytest
 from mcp_workbench.platform.errors import PermissionDenied, TooLarge
 from mcp_workbench.web.fetch import Fetcher
 from mcp_workbench.web.settings import WebSettings
-from tests.web.conftest import SITE, Reply, Seen, Site
+from tests.support.loopback_site import SITE, Reply, Seen, Site
 
 pytestmark = pytest.mark.anyio
 
