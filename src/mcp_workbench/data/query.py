@@ -77,7 +77,8 @@ def conditions(table: TableInfo, where: list[Filter]) -> list[sa.ColumnElement[b
         elif op == "is_not_null":
             clauses.append(col.is_not(None))
         elif op in ("in", "not_in"):
-            values = [coerce(v, info.sa_type, info.name) for v in condition.value]  # type: ignore[union-attr]
+            assert isinstance(condition.value, list)  # Filter's validator: a non-empty list for in/not_in
+            values = [coerce(v, info.sa_type, info.name) for v in condition.value]
             clauses.append(col.in_(values) if op == "in" else col.not_in(values))
         elif op == "like":
             clauses.append(col.like(condition.value))
@@ -87,7 +88,7 @@ def conditions(table: TableInfo, where: list[Filter]) -> list[sa.ColumnElement[b
     return clauses
 
 
-def _compare(col: Any, op: str, value: Any) -> sa.ColumnElement[bool]:
+def _compare(col: sa.ColumnElement[Any], op: str, value: object) -> sa.ColumnElement[bool]:
     match op:
         case "=":
             return col == value

@@ -30,7 +30,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
+from typing import Protocol, Self
 
 from mcp_workbench.files.paths import RelPath, check_portable_name, display, relative_parts
 from mcp_workbench.platform.errors import (
@@ -98,6 +98,16 @@ def kind_of(mode: int) -> str:
 # --- directory handles ---------------------------------------------------------------------
 
 
+class Listing(Protocol):
+    """A directory's entries, released when the ``with`` block ends (as ``os.scandir``'s are)."""
+
+    def __iter__(self) -> Iterator[os.DirEntry[str]]: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
 class Dir:
     """An open directory inside a root. Every ``name`` is one component; a name that is a
     symbolic link is never followed (it is opened, renamed or removed as the link itself)."""
@@ -112,6 +122,11 @@ class Dir:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @classmethod
+    def open_root(cls, path: Path) -> Dir:
+        """The root directory at ``path`` (itself no link)."""
+        raise NotImplementedError
+
     def close(self) -> None:
         """Release the handle."""
 
@@ -124,7 +139,7 @@ class Dir:
     def open(self, name: str, flags: int, mode: int = 0o666) -> int:
         raise NotImplementedError
 
-    def scandir(self) -> Iterator[os.DirEntry[str]]:
+    def scandir(self) -> Listing:
         raise NotImplementedError
 
     def mkdir(self, name: str) -> None:
@@ -185,8 +200,8 @@ class FdDir(Dir):
     def open(self, name: str, flags: int, mode: int = 0o666) -> int:
         return os.open(name, flags | O_NOFOLLOW | O_CLOEXEC, mode, dir_fd=self.fd)
 
-    def scandir(self) -> Iterator[os.DirEntry[str]]:
-        return os.scandir(self.fd)  # type: ignore[arg-type]
+    def scandir(self) -> Listing:
+        return os.scandir(self.fd)
 
     def mkdir(self, name: str) -> None:
         os.mkdir(name, 0o777, dir_fd=self.fd)
@@ -272,7 +287,7 @@ class PathDir(Dir):
             raise OSError(errno.ELOOP, "changed while opening", str(target))
         return fd
 
-    def scandir(self) -> Iterator[os.DirEntry[str]]:
+    def scandir(self) -> Listing:
         return os.scandir(self.path)
 
     def mkdir(self, name: str) -> None:
@@ -405,7 +420,7 @@ class Sandbox:
 
     def open_root(self) -> Dir:
         try:
-            return self.dir_class.open_root(self.path)  # type: ignore[attr-defined]
+            return self.dir_class.open_root(self.path)
         except OSError as exc:
             if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
                 raise Conflict(

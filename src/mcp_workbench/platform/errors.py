@@ -106,7 +106,7 @@ class NotFound(WorkbenchError):
 
 class PermissionDenied(WorkbenchError):
     code = ErrorCode.PERMISSION_DENIED
-    default_recovery = ("This request is not allowed here; do not retry it unchanged.",)
+    default_recovery: tuple[str, ...] = ("This request is not allowed here; do not retry it unchanged.",)
 
 
 class ReadOnly(WorkbenchError):
