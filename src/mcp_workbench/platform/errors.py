@@ -168,7 +168,7 @@ class UpstreamRefused(UpstreamError):
 
 class Conflict(WorkbenchError):
     code = ErrorCode.CONFLICT
-    default_recovery = ("Inspect the current state, then change the request so it does not collide.",)
+    default_recovery: tuple[str, ...] = ("Inspect the current state, then change the request so it does not collide.",)
 
 
 class TooLarge(WorkbenchError):
