@@ -21,12 +21,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from mcp_workbench.platform.auth import ScopePolicy
 from mcp_workbench.platform.errors import NotFound
 from mcp_workbench.platform.identity import Caller
 from mcp_workbench.platform.metrics import Sample
+
+if TYPE_CHECKING:
+    # PEP 747: a key may be a Protocol class, which ``type[T]`` refuses (mypy's type-abstract).
+    from typing_extensions import TypeForm
 
 T = TypeVar("T")
 
@@ -125,9 +129,9 @@ class Services:
     """
 
     def __init__(self) -> None:
-        self._offers: dict[type[Any], _Offer] = {}
+        self._offers: dict[object, _Offer] = {}
 
-    def offer(self, kind: type[T], service: Lazy[T], *, scope: str, what: str) -> None:
+    def offer(self, kind: TypeForm[T], service: Lazy[T], *, scope: str, what: str) -> None:
         """Offer ``service`` as ``kind`` to callers holding ``scope``; ``what`` names it in refusals
         ("reading files")."""
         if kind in self._offers:
@@ -145,16 +149,16 @@ class Services:
 class CallerServices:
     """The services as one caller may use them."""
 
-    def __init__(self, offers: dict[type[Any], _Offer], caller: Caller) -> None:
+    def __init__(self, offers: dict[object, _Offer], caller: Caller) -> None:
         self._offers = offers
         self.caller = caller
 
-    def may(self, kind: type[Any]) -> bool:
+    def may(self, kind: TypeForm[Any]) -> bool:
         """Whether :meth:`get` would hand out ``kind``: installed, and open to this caller."""
         offer = self._offers.get(kind)
         return offer is not None and ScopePolicy.allowed(offer.scope, self.caller.scopes)
 
-    def get(self, kind: type[T]) -> T:
+    def get(self, kind: TypeForm[T]) -> T:
         """The service offered as ``kind``, or :class:`Unavailable`."""
         offer = self._offers.get(kind)
         if offer is None or not ScopePolicy.allowed(offer.scope, self.caller.scopes):

@@ -17,9 +17,10 @@ import json
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -39,6 +40,7 @@ from mcp_workbench.web.settings import WebSettings
 APP_NAME = "mcp-workbench"
 ENV_PREFIX = "WORKBENCH_"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+ToolGroup = Literal["data", "files", "web", "analysis", "research"]
 
 
 class ConfigError(Exception):
@@ -233,8 +235,8 @@ class Settings(BaseSettings):
     )
     transport: Literal["stdio", "http"] = Field(default="stdio", description="How clients connect.")
     log_level: LogLevel = Field(default="INFO", description="Threshold of the JSON log lines on stderr.")
-    tools: list[Literal["data", "files", "web", "analysis", "research"]] = Field(
-        default_factory=lambda: ["data", "files", "web", "analysis", "research"],
+    tools: list[ToolGroup] = Field(
+        default_factory=lambda: list(get_args(ToolGroup)),
         description="Capability groups to offer; drop some to fit a client's tool budget.",
     )
     http: HttpSettings = Field(default_factory=HttpSettings)
@@ -327,7 +329,7 @@ def default_config_path() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
 
 
-def resolve_config_path(explicit: Path | None, environ: dict[str, str] | os._Environ[str] = os.environ) -> Path | None:
+def resolve_config_path(explicit: Path | None, environ: Mapping[str, str] = os.environ) -> Path | None:
     """``--config`` beats ``$WORKBENCH_CONFIG`` beats the default location (used only if present)."""
     if explicit is not None:
         return explicit

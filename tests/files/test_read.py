@@ -28,8 +28,10 @@ def lines_file(path: Path, count: int, *, newline: str = "\n") -> Path:
 
 
 async def test_roots_name_each_root_with_its_directory(fs: Session, world: World) -> None:
-    data = await fs.ok("files_read", operation="roots")
-    assert data["roots"] == [{"name": "root", "path": str(world.root.resolve()), "read_only": False}]
+    outcome = await fs.call("files_read", operation="roots")
+    assert not outcome.is_error, outcome.text
+    assert outcome.data["roots"] == [{"name": "root", "path": str(world.root.resolve()), "read_only": False}]
+    assert f"root: {world.root.resolve()}" in outcome.text
 
 
 async def test_list_shows_directories_first_then_files_with_sizes(fs: Session, world: World) -> None:

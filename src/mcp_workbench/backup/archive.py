@@ -295,7 +295,7 @@ def _check_member(
     buffered = io.BufferedReader(hashing, CHUNK)
     failure: BaseException | None = None
     try:
-        sink(member, buffered)  # type: ignore[arg-type]
+        sink(member, buffered)
     except ArchiveDamaged:
         raise
     except _READ_ERRORS as exc:  # the checksum decides below whether the bytes or the content is at fault

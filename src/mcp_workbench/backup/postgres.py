@@ -20,13 +20,14 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from mcp_workbench.backup.errors import BackupFailed
 
 SERVER_APPLICATION = "mcp-workbench"
 OWN_APPLICATION = "mcp-workbench-backup"
 CONNECT_TIMEOUT_S = 10.0
+_SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 _VERSION = re.compile(r"\)\s*(\d+)(?:\.(\d+))?")
 _LIBPQ_PARAMS = frozenset({"sslmode", "sslrootcert", "sslcert", "sslkey", "target_session_attrs", "options"})
 
@@ -144,7 +145,9 @@ class Target:
     async def connect(self) -> Any:
         import asyncpg
 
-        ssl = self.params.get("sslmode")
+        # asyncpg checks the mode itself (an unknown one is a ClientConfigurationError naming the
+        # allowed ones); its stubs take only the known literals
+        ssl = cast("_SslMode | None", self.params.get("sslmode"))
         return await asyncpg.connect(
             host=self.host,
             port=self.port,

@@ -136,18 +136,18 @@ def _select(
     ):
         if not wanted:
             continue
-        member = manifest.member(member_name)
-        if member is None:
+        held = manifest.member(member_name)
+        if held is None:
             why = f" ({skipped[member_name]})" if member_name in skipped else ""
             message = f"the archive holds no {member_name}{why}"
             if member_name == CONFIG_MEMBER:
                 raise NothingToRestore(message)
             notes.append(f"not restored: {message}")
             continue
-        path = known or (plan.config_file or Path(member.info["path"])).expanduser().resolve()
+        path = known or (plan.config_file or Path(held.info["path"])).expanduser().resolve()
         extracted = verified.extracted(member_name)
         assert extracted is not None
-        jobs.append(_Job(Step(member, str(path)), extracted, path=path))
+        jobs.append(_Job(Step(held, str(path)), extracted, path=path))
     if manifest.member(CONFIG_MEMBER) and not config:
         notes.append("the config file in the archive was not restored (add --with-config to restore it)")
     return jobs, notes

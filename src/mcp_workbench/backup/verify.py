@@ -15,11 +15,12 @@ import json
 import shutil
 import tomllib
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO
 
 from mcp_workbench.backup import postgres
-from mcp_workbench.backup.archive import CHUNK, Manifest, Member, read_archive
+from mcp_workbench.backup.archive import CHUNK, Manifest, Member, MemberSink, read_archive
 from mcp_workbench.backup.errors import ArchiveDamaged, BackupFailed
 from mcp_workbench.backup.sqlite import integrity_problems
 from mcp_workbench.backup.work import blocking
@@ -42,12 +43,14 @@ class Verified:
         return next((c.extracted for c in self.checked if c.member.name == name), None)
 
 
-def _extract_to(scratch: Path) -> tuple[dict[str, Path], object]:
+def _extract_to(scratch: Path) -> tuple[dict[str, Path], MemberSink]:
     extracted: dict[str, Path] = {}
 
     def sink(member: Member, stream: IO[bytes]) -> None:
         dest = scratch / member.name.replace("/", "__").removesuffix(".gz")
-        source: IO[bytes] = gzip.GzipFile(fileobj=stream, mode="rb") if member.encoding == "gzip" else stream
+        source: IO[bytes] | gzip.GzipFile = (
+            gzip.GzipFile(fileobj=stream, mode="rb") if member.encoding == "gzip" else stream
+        )
         with dest.open("wb") as out:
             shutil.copyfileobj(source, out, CHUNK)
         dest.chmod(0o600)
@@ -62,13 +65,13 @@ async def verify_archive(archive: Path, scratch: Path, *, pg_bin_dir: Path | Non
     if not await blocking(archive.is_file):
         raise ArchiveDamaged(f"{archive} is not a file")
     extracted, sink = _extract_to(scratch)
-    manifest = await blocking(lambda: read_archive(archive, sink))  # type: ignore[arg-type]
+    manifest = await blocking(lambda: read_archive(archive, sink))
     verified = Verified(archive, manifest)
     tools = postgres.ToolLookup(pg_bin_dir)
     for member in manifest.members:
         path = extracted[member.name]
         if member.kind == "sqlite":
-            problems = await blocking(lambda path=path: integrity_problems(path))  # type: ignore[misc]
+            problems = await blocking(partial(integrity_problems, path))
             if problems:
                 raise ArchiveDamaged(
                     f"member {member.name!r} fails PRAGMA integrity_check: {'; '.join(problems)}", member=member.name

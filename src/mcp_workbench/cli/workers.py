@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from multiprocessing.context import SpawnContext, SpawnProcess
 from multiprocessing.synchronize import Event
-from typing import Any
+from typing import Any, cast
 
 import uvicorn
 
@@ -280,7 +280,8 @@ class Supervisor:
             timeout = max(0.0, min(due) - now) if due else None
             if starting:  # look again soon, to notice workers becoming ready
                 timeout = 0.2 if timeout is None else min(timeout, 0.2)
-            for sentinel in wait([*running, self._wake_r], timeout):
+            # wait() hands back some of the objects it was given, here all ints; typeshed says any kind
+            for sentinel in cast("list[int]", wait([*running, self._wake_r], timeout)):
                 if sentinel == self._wake_r:
                     os.read(self._wake_r, 64)
                 elif self._stopping is None:

@@ -33,8 +33,12 @@ class Source(Protocol):
     """What an error message needs of a data source: its name, its limits and its read bounds."""
 
     name: str
-    limits: DataSettings
-    bounds: ReadBounds
+
+    @property
+    def bounds(self) -> ReadBounds: ...
+
+    @property
+    def limits(self) -> DataSettings: ...
 
 
 _UNREACHABLE = (
@@ -53,7 +57,7 @@ def translate_db_errors(source: Source) -> Iterator[None]:
         raise from_dbapi_error(exc, source) from exc
     except sqlite3.Error as exc:  # a statement run on the driver's connection directly (Source.fetch)
         message = _first_line(exc)
-        details = {"source": source.name, "database_error": message}
+        details: dict[str, object] = {"source": source.name, "database_error": message}
         raise _from_sqlite(exc, message, details, source, connection_invalidated=False) from exc
     except OverflowError as exc:  # a bound value the driver cannot convert (an integer beyond 64 bits)
         raise InvalidInput(
@@ -84,7 +88,7 @@ def _first_line(exc: BaseException) -> str:
 def from_dbapi_error(exc: sa_exc.DBAPIError, source: Source) -> WorkbenchError:
     orig = exc.orig
     message = _first_line(orig) if orig is not None else _first_line(exc)
-    details = {"source": source.name, "database_error": message}
+    details: dict[str, object] = {"source": source.name, "database_error": message}
     sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     if sqlstate:
         return _from_sqlstate(str(sqlstate), message, details, source)

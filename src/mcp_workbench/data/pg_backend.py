@@ -61,6 +61,7 @@ class PgBackend:
         """In a read transaction: the columns, at most ``max_rows`` rows within the page budget,
         whether the budget stopped it, and each column's type code (``bounded=False``: a
         statement that cannot be wrapped and answers little, EXPLAIN)."""
+        description: Sequence[Sequence[Any]]
         if not bounded:
             result = await conn.exec_driver_sql(sql, tuple(params))
             description, rows, cut = result.cursor.description, list(result.fetchmany(max_rows)), False

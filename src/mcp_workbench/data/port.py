@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-if TYPE_CHECKING:
-    from mcp_workbench.data.paging import RowPage
-    from mcp_workbench.data.search import SearchResult
+if TYPE_CHECKING:  # re-exported (PEP 484 ``X as X``): other capabilities name the results through this port
+    from mcp_workbench.data.paging import RowPage as RowPage  # noqa: PLC0414
+    from mcp_workbench.data.search import SearchResult as SearchResult  # noqa: PLC0414
 
 
 class DataReader(Protocol):

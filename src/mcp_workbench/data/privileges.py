@@ -11,7 +11,9 @@ can show the same typed findings.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from mcp_workbench.data.sources import Source
 from mcp_workbench.platform.errors import WorkbenchError
@@ -60,7 +62,7 @@ async def audit(source: Source) -> list[Finding]:
         return []
     try:
         async with source.reading() as conn:
-            row = (await conn.exec_driver_sql(_QUERY)).one()
+            row: Sequence[Any] = (await conn.exec_driver_sql(_QUERY)).one()  # Row[Any] would be one column
     except WorkbenchError as exc:
         return [Finding(source.name, "unchecked", f"the role's rights could not be checked: {exc.message}")]
     superuser, read_files, write_files, program, create_in, dblink, conforming, role = row

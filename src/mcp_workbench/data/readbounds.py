@@ -69,7 +69,7 @@ class ReadBounds:
         return cls(value_bytes=value, page_bytes=4 * limits.max_result_bytes, heap_bytes=heap)
 
 
-def take_rows(rows: Iterable[Sequence[Any]], max_rows: int, budget: int) -> tuple[list[Any], bool]:
+def take_rows(rows: Iterable[tuple[Any, ...]], max_rows: int, budget: int) -> tuple[list[Any], bool]:
     """Up to ``max_rows`` rows while their running size is within ``budget``; and whether the
     budget stopped it (then the last row taken is the one that crossed it).
 

@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
@@ -74,6 +75,13 @@ class Source:
     @property
     def read_only(self) -> bool:
         return self.config.read_only
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The database file of a SQLite source (backups, restores and ``doctor`` name it)."""
+        if not isinstance(self._backend, SqliteBackend):
+            raise TypeError(f"source '{self.name}' is not a SQLite database")
+        return self._backend.path
 
     @functools.cached_property
     def allow_functions(self) -> frozenset[str]:

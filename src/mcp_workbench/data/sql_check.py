@@ -19,9 +19,8 @@ import re
 from dataclasses import dataclass
 
 import sqlglot
-from sqlglot import exp
+from sqlglot import Token, TokenType, exp
 from sqlglot.errors import ParseError, TokenError
-from sqlglot.tokens import Token, TokenType
 
 from mcp_workbench.data import pgfunctions
 from mcp_workbench.data.pglex import function_calls
@@ -196,7 +195,7 @@ def _refuse_locking(tokens: list[Token]) -> None:
             )
 
 
-def _refuse_unsafe(statement: exp.Expression) -> None:
+def _refuse_unsafe(statement: exp.Expr) -> None:
     if not isinstance(statement, _ALLOWED_ROOTS):
         raise PermissionDenied(
             f"{statement.key.upper()} statements are not allowed in data_read 'sql'",

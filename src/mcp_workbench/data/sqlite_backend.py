@@ -107,7 +107,7 @@ def _fetch_once(
 def _replace_closed(_dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
     """Pool checkout: a connection closed under the pool (a cancelled call) is replaced."""
     driver = record.driver_connection
-    if not driver._running or driver._connection is None:  # what aiosqlite itself checks
+    if driver is None or not driver._running or driver._connection is None:  # what aiosqlite itself checks
         raise sa_exc.DisconnectionError("the SQLite connection was closed")
 
 
@@ -160,10 +160,10 @@ class SqliteBackend:
         """One read-only statement on a read connection, in one trip to its thread (see
         :func:`_fetch_once`): no BEGIN/ROLLBACK trips, since a single statement is its own
         read transaction."""
-        driver: aiosqlite.Connection = (await conn.get_raw_connection()).driver_connection  # type: ignore[assignment]
-        deadline: _Deadline = driver._workbench_deadline  # type: ignore[attr-defined]
+        driver: aiosqlite.Connection = (await conn.get_raw_connection()).driver_connection  # type: ignore[assignment]  # Any | None in SQLAlchemy; set once checked out
+        deadline: _Deadline = driver._workbench_deadline  # type: ignore[attr-defined]  # hung on it by connect()
         # aiosqlite's own way of running a function in the connection's thread
-        return await driver._execute(
+        return await driver._execute(  # type: ignore[no-untyped-call, no-any-return]  # aiosqlite's, unannotated
             _fetch_once,
             driver._conn,
             deadline,
@@ -196,7 +196,7 @@ class SqliteBackend:
             self._opened.add(conn)
             await conn
             deadline = _Deadline()
-            conn._workbench_deadline = deadline  # type: ignore[attr-defined]
+            conn._workbench_deadline = deadline  # type: ignore[attr-defined]  # ours: fetch() and deadline_of() read it
             await conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
             await conn.execute("PRAGMA foreign_keys = ON")
             if write:
@@ -206,7 +206,7 @@ class SqliteBackend:
                 # process-wide, and only ever lowered: the smallest bound of any source holds
                 await conn.execute(f"PRAGMA soft_heap_limit = {bounds.heap_bytes // 2}")
                 await conn.execute(f"PRAGMA hard_heap_limit = {bounds.heap_bytes}")
-                await conn._execute(conn._conn.setlimit, sqlite3.SQLITE_LIMIT_LENGTH, bounds.value_bytes)
+                await conn._execute(conn._conn.setlimit, sqlite3.SQLITE_LIMIT_LENGTH, bounds.value_bytes)  # type: ignore[no-untyped-call]  # aiosqlite's, unannotated
                 await conn.execute("PRAGMA query_only = ON")
                 await conn.set_authorizer(_read_authorizer)
             await conn.set_progress_handler(deadline.expired, _PROGRESS_STEPS)
@@ -259,4 +259,5 @@ class SqliteBackend:
 
 async def _deadline_of(conn: AsyncConnection) -> _Deadline:
     raw = await conn.get_raw_connection()
-    return raw.driver_connection._workbench_deadline  # type: ignore[union-attr]
+    deadline: _Deadline = raw.driver_connection._workbench_deadline  # type: ignore[union-attr]  # Any | None in SQLAlchemy; set once checked out
+    return deadline

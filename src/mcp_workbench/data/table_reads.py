@@ -46,7 +46,7 @@ def conditions(table: TableInfo, where: list[Filter]) -> list[sa.ColumnElement[b
     return clauses
 
 
-def _compare(col: Any, op: str, value: Any) -> sa.ColumnElement[bool]:
+def _compare(col: sa.ColumnElement[Any], op: str, value: object) -> sa.ColumnElement[bool]:
     match op:
         case "=":
             return col == value

@@ -61,10 +61,10 @@ def _coerce(value: Any, sa_type: Any) -> Any:
     if isinstance(sa_type, sa.Float):
         if isinstance(value, bool):
             raise ValueError("expected a number")
-        number = float(value)
-        if not math.isfinite(number):
+        real = float(value)
+        if not math.isfinite(real):
             raise ValueError("expected a finite number")
-        return number
+        return real
     if isinstance(sa_type, sa.DateTime):
         return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(_text(value))
     if isinstance(sa_type, sa.Date):

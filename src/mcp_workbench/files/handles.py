@@ -19,7 +19,7 @@ import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Self
+from typing import Protocol, Self
 
 from mcp_workbench.files.paths import RelPath
 
@@ -61,6 +61,16 @@ def is_link(info: os.stat_result) -> bool:
     return stat.S_ISLNK(info.st_mode) or bool(attributes & _REPARSE_POINT)
 
 
+class Listing(Protocol):
+    """A directory's entries, released when the ``with`` block ends (as ``os.scandir``'s are)."""
+
+    def __iter__(self) -> Iterator[os.DirEntry[str]]: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
 class Dir:
     """An open directory inside a root. Every ``name`` is one component; a name that is a
     symbolic link is never followed (it is opened, renamed or removed as the link itself)."""
@@ -75,6 +85,11 @@ class Dir:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @classmethod
+    def open_root(cls, path: Path) -> Dir:
+        """The root directory at ``path`` (itself no link)."""
+        raise NotImplementedError
+
     def close(self) -> None:
         """Release the handle."""
 
@@ -87,7 +102,7 @@ class Dir:
     def open(self, name: str, flags: int, mode: int = 0o666) -> int:
         raise NotImplementedError
 
-    def scandir(self) -> Iterator[os.DirEntry[str]]:
+    def scandir(self) -> Listing:
         raise NotImplementedError
 
     def mkdir(self, name: str) -> None:
@@ -148,8 +163,8 @@ class FdDir(Dir):
     def open(self, name: str, flags: int, mode: int = 0o666) -> int:
         return os.open(name, flags | O_NOFOLLOW | O_CLOEXEC, mode, dir_fd=self.fd)
 
-    def scandir(self) -> Iterator[os.DirEntry[str]]:
-        return os.scandir(self.fd)  # type: ignore[arg-type]
+    def scandir(self) -> Listing:
+        return os.scandir(self.fd)
 
     def mkdir(self, name: str) -> None:
         os.mkdir(name, 0o777, dir_fd=self.fd)
@@ -235,7 +250,7 @@ class PathDir(Dir):
             raise OSError(errno.ELOOP, "changed while opening", str(target))
         return fd
 
-    def scandir(self) -> Iterator[os.DirEntry[str]]:
+    def scandir(self) -> Listing:
         return os.scandir(self.path)
 
     def mkdir(self, name: str) -> None:

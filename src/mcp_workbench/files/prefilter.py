@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 
 try:  # the parser behind re.compile; its shape is stable since Python 3.11 but not public
-    import re._constants as _sre_constants
-    import re._parser as _sre_parser
+    import re._constants as _sre_constants  # type: ignore[import-not-found]  # private: typeshed has no stub
+    import re._parser as _sre_parser  # type: ignore[import-not-found]  # private: typeshed has no stub
 except ImportError:  # pragma: no cover - a Python without it only loses the shortcut
-    _sre_parser = None  # type: ignore[assignment]
-    _sre_constants = None  # type: ignore[assignment]
+    _sre_parser = None
+    _sre_constants = None
 
 MIN_LITERAL = 2
 """Shorter literals filter too little to pay for the extra pass over the bytes."""

@@ -72,7 +72,8 @@ def read_text(data: dict[str, Any]) -> str:
         if data.get("returned"):
             return f"Image '{path}': {data['mime_type']}{size}, {size_text(data['size'])}."
         return f"Image '{path}': {data['mime_type']}{size}, {size_text(data['size'])}; not returned: {data['reason']}."
-    return _text_header(data) + "\n" + data["content"] + _text_footer(data)
+    content: str = data["content"]
+    return _text_header(data) + "\n" + content + _text_footer(data)
 
 
 def _text_header(data: dict[str, Any]) -> str:

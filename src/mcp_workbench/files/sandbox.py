@@ -135,7 +135,7 @@ class Sandbox:
 
     def open_root(self) -> Dir:
         try:
-            return self.dir_class.open_root(self.path)  # type: ignore[attr-defined]
+            return self.dir_class.open_root(self.path)
         except OSError as exc:
             if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
                 raise Conflict(

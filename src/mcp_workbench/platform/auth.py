@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastmcp.server.auth import AccessToken, AuthProvider, TokenVerifier
+from fastmcp.utilities.components import FastMCPComponent
 
 from mcp_workbench.platform.keys import ALL_SCOPES, KeyStore
 
@@ -49,7 +50,7 @@ def scope_tags(scope: str) -> set[str]:
     return {_SCOPE_TAG + scope}
 
 
-def scope_of(component: Any) -> str:
+def scope_of(component: FastMCPComponent) -> str:
     """The scope ``component`` declared, or ``*`` when it declared none: a component that
     says nothing stays hidden from scoped keys."""
     for tag in component.tags:

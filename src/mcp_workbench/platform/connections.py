@@ -66,7 +66,7 @@ class GuardedH11Protocol(H11Protocol):
         self._deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)  # type: ignore[arg-type]
+        super().connection_made(transport)  # type: ignore[arg-type]  # uvicorn narrows it to Transport, which the loop gives
         address = self.client[0] if self.client else None
         cap = self._limits.max_per_address
         if address is not None and cap:

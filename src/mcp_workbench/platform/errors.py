@@ -106,7 +106,7 @@ class NotFound(WorkbenchError):
 
 class PermissionDenied(WorkbenchError):
     code = ErrorCode.PERMISSION_DENIED
-    default_recovery = ("This request is not allowed here; do not retry it unchanged.",)
+    default_recovery: tuple[str, ...] = ("This request is not allowed here; do not retry it unchanged.",)
 
 
 class ReadOnly(WorkbenchError):
@@ -168,7 +168,7 @@ class UpstreamRefused(UpstreamError):
 
 class Conflict(WorkbenchError):
     code = ErrorCode.CONFLICT
-    default_recovery = ("Inspect the current state, then change the request so it does not collide.",)
+    default_recovery: tuple[str, ...] = ("Inspect the current state, then change the request so it does not collide.",)
 
 
 class TooLarge(WorkbenchError):

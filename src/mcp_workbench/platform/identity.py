@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastmcp.server.auth import AccessToken
 from fastmcp.server.dependencies import get_access_token
+from mcp.server.auth.provider import AccessToken
 
 LOCAL_IDENTITY = "local"
 
@@ -27,7 +27,8 @@ def current_caller() -> Caller:
 
 
 def caller_of(token: AccessToken | None) -> Caller:
-    """The caller a verified token stands for (None: no MCP auth)."""
+    """The caller a verified token stands for (None: no MCP auth). Typed as the SDK's token, which
+    FastMCP's extends, because the HTTP scope's user carries the SDK's type."""
     if token is None:
         return LOCAL
     scopes = frozenset(token.scopes or ())

@@ -44,7 +44,7 @@ from mcp_workbench.platform.errors import (
 try:
     import resource
 except ImportError:  # pragma: no cover - not on POSIX: the parent's deadline alone applies
-    resource = None  # type: ignore[assignment]
+    resource = None  # type: ignore[assignment]  # mypy checks as Linux, where the module always exists
 
 log = logging.getLogger("mcp_workbench.isolation")
 

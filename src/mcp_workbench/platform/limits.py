@@ -159,12 +159,16 @@ class RateLimiter:
         self._memory = MemoryWindows(clock)
         self.storage: Storage | None = None
         if self.shared:
+            from limits.aio.storage import Storage as AsyncStorage
             from limits.aio.strategies import MovingWindowRateLimiter
             from limits.storage import storage_from_string
 
             uri, options = storage_uri(storage)
-            self.storage = storage_from_string(uri, **options)
-            self._strategy = MovingWindowRateLimiter(self.storage)
+            built = storage_from_string(uri, **options)
+            if not isinstance(built, AsyncStorage):  # storage_uri's async+ scheme makes an async one
+                raise TypeError(f"{uri} did not give an async storage")
+            self.storage = built
+            self._strategy = MovingWindowRateLimiter(built)
             self._items: dict[str, list[RateLimitItem]] = {}
 
     def limits_for(self, tool: str) -> list[Rate]:

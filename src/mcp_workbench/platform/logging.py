@@ -66,9 +66,9 @@ def info_line(logger: logging.Logger, msg: str, fields: dict[str, Any]) -> None:
     if handler is None:
         logger.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0, msg, (), None, None, fields))
         return
-    formatter: JsonFormatter = handler.formatter  # type: ignore[assignment]
+    formatter: JsonFormatter = handler.formatter  # type: ignore[assignment]  # the named handler is configure_logging's
     text = formatter.line(time.time(), "INFO", logger.name, msg, fields) + handler.terminator
-    with handler.lock:  # type: ignore[union-attr]
+    with handler.lock:  # type: ignore[union-attr]  # None only before Handler.__init__ ran createLock()
         handler.stream.write(text)
         handler.stream.flush()
 

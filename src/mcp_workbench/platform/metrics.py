@@ -38,7 +38,7 @@ class _SampleCollector(Collector):
         self._sources = sources
 
     def collect(self) -> Iterator[Metric]:
-        families: dict[str, Metric] = {}
+        families: dict[str, CounterMetricFamily | GaugeMetricFamily] = {}
         for sample in self._sources():
             name = f"workbench_{sample.name}"
             family = families.get(name)
@@ -91,8 +91,8 @@ class CallStats(Collector):
         latency = HistogramMetricFamily("workbench_tool_call_duration_seconds", "Tool call latency.", labels=["tool"])
         for tool, counts in sorted(self._latency.items()):
             cumulative, buckets = 0.0, []
-            for bound, count in zip((*self._bounds, float("inf")), counts, strict=False):
-                cumulative += count
+            for bound, hits in zip((*self._bounds, float("inf")), counts, strict=False):
+                cumulative += hits
                 buckets.append((_le(bound), cumulative))
             latency.add_metric([tool], buckets, counts[-1])
         yield latency

@@ -55,7 +55,7 @@ commit is about to start; ``committed`` the commit point's block ended without a
 ``abandoned`` the budget ran out (or the caller left) before the commit point.
 """
 
-CommitHook = Callable[[Stage, "CallBudget"], Awaitable[None]]
+CommitHook = Callable[[Stage, "CallBudget"], Coroutine[Any, Any, None]]
 """A seam for tests: awaited at each stage of a write (``reached``, ``committing``,
 ``committed``: in the call, so it can hold the call there), and started as a task of its own
 for what the budget decided (``late``, ``abandoned``). It can end the budget at that moment
@@ -89,7 +89,7 @@ class CallBudget:
         if not self.woken.done():
             self.woken.set_result(None)
 
-    async def body(self, call: Coroutine[Any, Any, Any]) -> Any:
+    async def body(self, call: Awaitable[Any]) -> Any:
         _current.set(self)  # the task's own context: the call's commit points find it
         # Waking the caller from inside the task, as its last step, rather than from a done
         # callback saves one turn of the event loop on every call.
@@ -161,7 +161,7 @@ class Budgets:
         self._unfinished: set[asyncio.Task[Any]] = set()  # calls left to unwind or to finish their commit
         self._finishing: set[asyncio.Task[Any]] = set()  # of those, the ones committing
 
-    async def run(self, tool: str, call: Coroutine[Any, Any, Any]) -> Any:
+    async def run(self, tool: str, call: Awaitable[Any]) -> Any:
         budget = self.budget_for(tool)
         loop = asyncio.get_running_loop()
         state = CallBudget(loop.create_future(), self.commit_hook)

@@ -20,7 +20,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Union, get_args
 
 from fastmcp.tools.base import Tool, ToolResult
 from mcp_types import TextContent, ToolAnnotations
@@ -61,7 +61,8 @@ class Operation:
 
     @property
     def name(self) -> str:
-        return self.model.model_fields["operation"].annotation.__args__[0]  # type: ignore[union-attr]
+        name: str = get_args(self.model.model_fields["operation"].annotation)[0]  # Literal["<name>"]
+        return name
 
 
 class OperationTool(Tool):
@@ -91,7 +92,7 @@ class OperationTool(Tool):
             tags=scope_tags(scope),
         )
         tool._operations = by_name
-        union = Union[tuple(op.model for op in operations)]  # noqa: UP007 - runtime union of classes
+        union: Any = Union[tuple(op.model for op in operations)]  # noqa: UP007 - runtime union of classes
         tool._adapter = TypeAdapter(Annotated[union, Field(discriminator="operation")])
         return tool
 
@@ -288,7 +289,7 @@ def model_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The model's JSON schema as clients like it: refs inlined, titles dropped, no extra keys."""
     schema = model.model_json_schema()
     defs = schema.pop("$defs", {})
-    clean = _strip_titles(_inline_refs(schema, defs))
+    clean: dict[str, Any] = _strip_titles(_inline_refs(schema, defs))
     clean.pop("description", None)  # the model's docstring; the tool's description says it better
     clean["additionalProperties"] = False
     return clean

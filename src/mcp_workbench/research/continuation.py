@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -20,7 +20,7 @@ from mcp_workbench.research.models import MAX_QUESTION_CHARS, Evidence, SourceRe
 from mcp_workbench.research.settings import Depth
 from mcp_workbench.research.text import clip
 
-STATE_VERSION = 1
+STATE_VERSION: Final = 1
 MAX_ROUNDS = 5
 EXCERPT_STEPS = (1_000, 400, 160)
 

@@ -86,7 +86,7 @@ def _bm25_lists(items: list[Evidence], plan: list[SubQuery]) -> list[list[int]]:
             "INSERT INTO docs(rowid, title, body) VALUES (?, ?, ?)",
             [(index, item.title, f"{item.text} {' '.join(item.authors[:5])}") for index, item in enumerate(items)],
         )
-        lists = []
+        lists: list[list[int]] = []
         for query in plan:
             expression = " OR ".join(_quoted(term) for term in query.terms)
             if not expression:

@@ -32,6 +32,7 @@ from mcp_workbench.web.port import WebClient, WebReader
 
 if TYPE_CHECKING:
     from mcp_workbench.research.service import ResearchService
+    from mcp_workbench.research.sources.base import Source
 
 TOOL_NAME = "research"
 PROMPT_NAME = "research_brief"
@@ -97,7 +98,7 @@ class ResearchCapability(Capability):
         ctx = get_context()
         caller = current_caller()
         reach = self.services.for_caller(caller)
-        sources = []
+        sources: list[Source] = []
         if reach.may(DataReader):
             sources.append(local.DataSource(reach.get(DataReader)))
         if reach.may(FilesReader):

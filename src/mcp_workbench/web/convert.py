@@ -113,7 +113,7 @@ def html_to(html: str, fmt: Format, *, url: str) -> str:
         return ""
     title = " ".join((tree.findtext(".//title") or "").split())
     markdown = fmt == "markdown"
-    options = {
+    options: dict[str, Any] = {
         "url": url,
         "output_format": "markdown" if markdown else "txt",
         "include_links": markdown,

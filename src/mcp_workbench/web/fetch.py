@@ -44,7 +44,8 @@ from mcp_workbench.platform.errors import (
     WorkbenchError,
 )
 from mcp_workbench.web.decoding import ACCEPT_ENCODING, BoundedDecoder, ContentType, decode_text
-from mcp_workbench.web.gate import GATE, Gate, GatedTransport
+from mcp_workbench.web.gate import GATE, GatedTransport
+from mcp_workbench.web.port import Gate
 from mcp_workbench.web.resolver import Resolver, SystemResolver
 from mcp_workbench.web.robots import ROBOTS_MAX_BYTES, RobotsRules
 from mcp_workbench.web.settings import WebSettings

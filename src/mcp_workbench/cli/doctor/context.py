@@ -91,7 +91,7 @@ def load(
     launcher: Launch | None = None,
 ) -> Context:
     environ = os.environ if environ is None else environ
-    path = resolve_config_path(config, environ)  # type: ignore[arg-type]
+    path = resolve_config_path(config, environ)
     data: dict[str, Any] | None = None
     problem: ConfigProblem | None = None
     settings: Settings | None = None

@@ -130,7 +130,7 @@ class Shape:
         return entry
 
     def read(self, entry: dict[str, Any]) -> Target | None:
-        for key in {self.url, "url", "serverUrl", "httpUrl", "uri"} - {None}:
+        for key in dict.fromkeys(k for k in (self.url, "url", "serverUrl", "httpUrl", "uri") if k is not None):
             if isinstance(entry.get(key), str):
                 return Remote(entry[key], _str_dict(entry.get(self.headers) or entry.get("headers")))
         command = entry.get(self.command)

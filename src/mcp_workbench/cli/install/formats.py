@@ -324,6 +324,8 @@ class YamlFormat:
 
     def _splice(self, text: str, container: tuple[str, ...], name: str, entry: dict[str, Any] | None) -> str | None:
         """The text edit, or None when the layout needs the round trip."""
+        from ruamel.yaml.comments import CommentedMap
+
         if len(container) != 1:
             return None
         root = self._parse(text)
@@ -336,8 +338,10 @@ class YamlFormat:
             sep = "" if not text or text.endswith("\n") else newline
             return text + sep + self._dump({key: {name: entry}}, "").replace("\n", newline)
         mapping = root[key]
+        key_line: int
+        key_col: int
         key_line, key_col = root.lc.key(key)
-        if mapping is None or (isinstance(mapping, dict) and not mapping and mapping.fa.flow_style()):
+        if mapping is None or (isinstance(mapping, CommentedMap) and not mapping and mapping.fa.flow_style()):
             if entry is None:
                 return text
             if key_line != len(lines) - 1 and self._block_end(lines, key_line, key_col) != key_line + 1:
@@ -350,16 +354,16 @@ class YamlFormat:
                 + line_end
                 + "".join(lines[key_line + 1 :])
             )
-        if not isinstance(mapping, dict) or mapping.fa.flow_style() or not mapping:
+        if not isinstance(mapping, CommentedMap) or mapping.fa.flow_style() or not mapping:
             return None
         names = list(mapping)
-        columns = {mapping.lc.key(n)[1] for n in names}
+        columns: set[int] = {mapping.lc.key(n)[1] for n in names}
         if len(columns) != 1:
             return None
         column = columns.pop()
         indent = " " * column
         if name in mapping:
-            start = mapping.lc.key(name)[0]
+            start: int = mapping.lc.key(name)[0]
             end = self._block_end(lines, start, column)
             if entry is None:
                 if len(names) == 1:  # an empty container stays a mapping, not null
@@ -371,7 +375,7 @@ class YamlFormat:
             return "".join(lines[:start]) + block + "".join(lines[end:])
         if entry is None:
             return text
-        last = mapping.lc.key(names[-1])[0]
+        last: int = mapping.lc.key(names[-1])[0]
         end = self._block_end(lines, last, column)
         before = "".join(lines[:end])
         if not before.endswith("\n"):

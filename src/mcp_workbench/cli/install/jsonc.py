@@ -119,7 +119,8 @@ class _Parser:
 
     def string_value(self, start: int) -> str:
         try:
-            return json.loads(self.text[start : self.pos])
+            value: str = json.loads(self.text[start : self.pos])  # the span is one JSON string
+            return value
         except ValueError as exc:
             raise self.fail(f"bad string ({exc})", start) from None
 
@@ -266,7 +267,7 @@ def _insert_member(text: str, obj: Node, key: str, value: Any, *, newline: str, 
     outer = _line_indent(text, obj.start)
     if outer is None:  # the object opens mid-line (after its key): indent from that line
         line_start = text.rfind("\n", 0, obj.start) + 1
-        outer = re.match(r"[ \t]*", text[line_start:]).group()  # type: ignore[union-attr]
+        outer = re.match(r"[ \t]*", text[line_start:]).group()  # type: ignore[union-attr]  # [ \t]* matches any text
     if obj.members:
         last = obj.members[-1]
         inner = _line_indent(text, last.start)

@@ -10,6 +10,7 @@ writes nothing and makes no backup.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path, PurePath
 from typing import Any, Literal
 
@@ -201,21 +202,28 @@ def status(
     launcher: Launch | None = None,
 ) -> EntryStatus:
     path = client.path(host, scope, project_dir)
-    common = {"client": client.id, "title": client.title, "scope": scope, "path": path}
-    extra = {"note": client.note(host), "tool_budget": client.tool_budget}
+    status = partial(
+        EntryStatus,
+        client=client.id,
+        title=client.title,
+        scope=scope,
+        path=path,
+        note=client.note(host),
+        tool_budget=client.tool_budget,
+    )
     try:
         text = configfile.read_text(Path(path))
         if text is None:
-            return EntryStatus(**common, state="no-file", **extra)
+            return status(state="no-file")
         entry = read_entry(client.fmt, text, client.container_for(scope), name)
     except (ConfigParseError, OSError) as exc:
         line = getattr(exc, "line", None)
-        return EntryStatus(**common, state="unreadable", detail=f"{exc}" + (f" (line {line})" if line else ""), **extra)
+        return status(state="unreadable", detail=f"{exc}" + (f" (line {line})" if line else ""))
     if entry is None:
-        return EntryStatus(**common, state="absent", **extra)
+        return status(state="absent")
     target = client.shape_for(scope).read(entry)
     state, detail = _judge(target, launcher or this_installation())
-    return EntryStatus(**common, state=state, detail=detail, target=target, **extra)
+    return status(state=state, detail=detail, target=target)
 
 
 def statuses(

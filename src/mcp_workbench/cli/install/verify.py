@@ -63,7 +63,7 @@ async def _handshake(target: Target, era: str, timeout_s: float, log: TextIO) ->
         transport = StreamableHttpTransport(target.url, headers=dict(target.headers))
     try:
         with anyio.fail_after(timeout_s):
-            async with Client(transport, mode=era) as client:  # type: ignore[arg-type]
+            async with Client(transport, mode=era) as client:
                 tools = await client.list_tools()
                 try:
                     prompts = await client.list_prompts()

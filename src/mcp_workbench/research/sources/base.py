@@ -35,8 +35,11 @@ class Source(Protocol):
     why it has nothing; any other exception is reported as a failure of this source alone.
     """
 
-    name: str
-    max_queries: int | None
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def max_queries(self) -> int | None: ...
 
     async def search(self, query: SubQuery, ctx: SearchContext) -> list[Evidence]: ...
 

@@ -45,7 +45,8 @@ class OpenAlex(WebSource):
             if not title:
                 continue
             doi = normalise_doi(as_str(work.get("doi")))
-            location = work.get("primary_location") if isinstance(work.get("primary_location"), dict) else {}
+            primary = work.get("primary_location")
+            location = primary if isinstance(primary, dict) else {}
             authors = [
                 as_str((a.get("author") or {}).get("display_name"))
                 for a in as_list(work.get("authorships"))

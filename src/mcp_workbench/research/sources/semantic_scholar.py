@@ -37,7 +37,8 @@ class SemanticScholar(WebSource):
         for rank, paper in enumerate(as_list(data.get("data"))):
             if not isinstance(paper, dict) or not as_str(paper.get("title")):
                 continue
-            ids = paper.get("externalIds") if isinstance(paper.get("externalIds"), dict) else {}
+            external = paper.get("externalIds")
+            ids = external if isinstance(external, dict) else {}
             year = paper.get("year")
             evidence.append(
                 Evidence(
