@@ -6,7 +6,6 @@ requests to the client (on the session's standing stream)."""
 
 from __future__ import annotations
 
-import itertools
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -19,30 +18,13 @@ from mcp.shared.exceptions import MCPError
 
 from tests.analysis.conftest import CONTEXT, TASK
 from tests.analysis.scripted import ScriptedModel
+from tests.support.alternating import Alternating
 from tests.support.servers import HttpServer, create_key
 
 pytestmark = pytest.mark.anyio
 
 SHARED = secrets.token_hex(32)
 OTHER = secrets.token_hex(32)
-
-
-class Alternating(httpx2.AsyncHTTPTransport):
-    """Sends each request to the next of ``ports`` in turn, and notes which port got each tools/call."""
-
-    def __init__(self, ports: list[int]) -> None:
-        super().__init__()
-        self._next = itertools.cycle(ports)
-        self.calls: list[tuple[int, bool]] = []  # (port, carries a requestState)
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        port = next(self._next)
-        request.url = request.url.copy_with(port=port)
-        request.headers["host"] = f"127.0.0.1:{port}"
-        body = request.content
-        if b'"tools/call"' in body:
-            self.calls.append((port, b'"requestState"' in body))
-        return await super().handle_async_request(request)
 
 
 @pytest.fixture(scope="module")

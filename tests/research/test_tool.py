@@ -103,6 +103,38 @@ async def test_a_sampling_client_writes_the_synthesis_and_every_marker_resolves(
     assert SYNTHESIS_SYSTEM in asked
 
 
+async def test_a_2026_client_model_writes_the_synthesis_in_one_more_round(
+    tmp_path: Path, providers: dict[str, Provider]
+) -> None:
+    asked: list[tuple[str | None, int]] = []  # (system prompt, requests arXiv had seen by then)
+
+    async def model(messages: list, params: Any, context: Any) -> str:
+        asked.append((params.system_prompt, len(providers["arxiv"].seen)))
+        return "Surface codes protect logical qubits by repeated stabilizer measurements [1]. Invented [99]."
+
+    async with Client(build_server(_settings(tmp_path, providers)), mode="auto", sampling_handler=model) as client:
+        out = await Session(client).ok("research", question=QUESTION, sources=["arxiv", "files"])
+    assert out["synthesis_route"] == "guard"
+    assert "[99]" not in out["synthesis"] and "stabilizer" in out["synthesis"]
+    assert out["validation"]["removed_markers"] == 1 and out["validation"]["cited_sentences"] == 1
+    _check_citations(out)
+    (system, gathered_before), *more = asked
+    assert system == SYNTHESIS_SYSTEM and not more  # the plan came from key terms: one round only
+    assert gathered_before > 0 and len(providers["arxiv"].seen) == gathered_before  # nothing gathered again
+
+
+async def test_a_2026_client_model_that_answers_nothing_leaves_the_extractive_synthesis(
+    tmp_path: Path, providers: dict[str, Provider]
+) -> None:
+    async def model(messages: list, params: Any, context: Any) -> str:
+        return "   "
+
+    async with Client(build_server(_settings(tmp_path, providers)), mode="auto", sampling_handler=model) as client:
+        out = await Session(client).ok("research", question=QUESTION, sources=["arxiv", "files"])
+    assert out["synthesis_route"] == "extractive" and out["synthesis"].strip()
+    _check_citations(out)
+
+
 async def test_a_run_cut_by_its_budget_continues_from_its_token(tmp_path: Path, providers: dict[str, Provider]) -> None:
     providers["arxiv"].latency_s = 3.0
     async with Client(build_server(_settings(tmp_path, providers))) as client:

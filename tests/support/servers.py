@@ -112,6 +112,9 @@ class HttpServer:
         self.proc.wait(timeout)
         for drain in self._drains:
             drain.join(timeout)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
         return self.proc.returncode, "".join(self._stdout), self.stderr_text()
 
     def stderr_text(self) -> str:

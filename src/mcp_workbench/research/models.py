@@ -144,6 +144,7 @@ class EvidenceItem:
     excerpt: str
     score: float
     also_at: list[str]
+    also_from: list[str] = field(default_factory=list)  # other sources that returned the same item
 
 
 @dataclass
@@ -185,6 +186,19 @@ class ResearchResult:
         data = asdict(self)
         data.pop("state")
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ResearchResult:
+        """A result this server made (``to_dict()``), back from sealed state."""
+        fields = dict(data)
+        return cls(
+            **{
+                **fields,
+                "evidence": [EvidenceItem(**item) for item in fields["evidence"]],
+                "sources": [SourceReport(**report) for report in fields["sources"]],
+                "validation": Validation(**fields["validation"]),
+            }
+        )
 
     @property
     def unfinished(self) -> bool:

@@ -14,18 +14,20 @@ from typing import TYPE_CHECKING, Any
 
 from fastmcp import FastMCP
 from fastmcp.server.dependencies import get_context
+from fastmcp.tools.base import ToolResult
 from mcp_types import ToolAnnotations
 
 from mcp_workbench.capability import Capability, Lazy, Services
 from mcp_workbench.data.port import DataReader
 from mcp_workbench.files.port import FilesReader
 from mcp_workbench.platform.identity import Caller, current_caller
-from mcp_workbench.platform.sampling.bridge import SamplingBridge
+from mcp_workbench.platform.sampling import Budget, Pending, Route
+from mcp_workbench.platform.sampling.bridge import SamplingBridge, SamplingCall, pending_result
 from mcp_workbench.platform.sampling.endpoint import ModelEndpointSettings
 from mcp_workbench.platform.sampling.server_model import ServerModel
 from mcp_workbench.platform.sealing import Sealer, StateSettings, secrets_of
 from mcp_workbench.platform.tool_adapters import Answer, ModelTool
-from mcp_workbench.research.models import Progress, ResearchArgs, ResearchRequest
+from mcp_workbench.research.models import Progress, ResearchArgs, ResearchRequest, ResearchResult
 from mcp_workbench.research.settings import ResearchSettings
 from mcp_workbench.scopes import RESEARCH, scope_tags
 from mcp_workbench.web.port import WebClient, WebReader
@@ -92,10 +94,13 @@ class ResearchCapability(Capability):
     async def aclose(self) -> None:
         await self.bridge.aclose()
 
-    async def handle(self, args: ResearchArgs) -> Answer:
+    async def handle(self, args: ResearchArgs) -> Answer | ToolResult:
         from mcp_workbench.research import local, modelsteps
 
         ctx = get_context()
+        call = self.bridge.open(ctx)
+        if call.continuing:  # the client's model answered the synthesis round: the run itself is done
+            return self._answer(await self._synthesis_round(call, None))
         caller = current_caller()
         reach = self.services.for_caller(caller)
         sources: list[Source] = []
@@ -103,7 +108,6 @@ class ResearchCapability(Capability):
             sources.append(local.DataSource(reach.get(DataReader)))
         if reach.may(FilesReader):
             sources.append(local.FilesSource(reach.get(FilesReader)))
-        call = self.bridge.open(ctx)
         binding = _binding(args, caller)
         continuation = (
             self.sealer.unseal(CONTINUATION, args.continuation, binding=binding) if args.continuation else None
@@ -128,7 +132,21 @@ class ResearchCapability(Capability):
             sealer=lambda state: self.sealer.seal(CONTINUATION, state, binding=binding),
             public=reach.may(WebClient),
         )
-        return Answer(service.render(result), result.to_dict())
+        if call.route is Route.GUARD and result.evidence:
+            return self._answer(await self._synthesis_round(call, result))
+        return self._answer(result)
+
+    async def _synthesis_round(self, call: SamplingCall, result: ResearchResult | None) -> ResearchResult | Pending:
+        """The guard route's synthesis: the round handed to the client, or (``result`` None, a
+        later call) the result with the client's synthesis in it."""
+        from mcp_workbench.research import modelsteps
+
+        return await call.run(modelsteps.GuardSynthesis(result), Budget(modelsteps.STEP_BUDGET_S), call.progress)
+
+    def _answer(self, outcome: ResearchResult | Pending) -> Answer | ToolResult:
+        if isinstance(outcome, Pending):
+            return pending_result(outcome)
+        return Answer(self.service.get().render(outcome), outcome.to_dict())
 
 
 _BUILDER = Caller("research", None)

@@ -414,4 +414,5 @@ def _item(n: int, ranked: Ranked) -> EvidenceItem:
         excerpt=clip(e.text, EXCERPT_CHARS),
         score=ranked.score,
         also_at=list(e.also_at),
+        also_from=list(e.also_from),
     )

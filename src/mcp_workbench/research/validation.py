@@ -34,6 +34,29 @@ def validate(
     sources_with_results: int,
     removed: int = 0,
 ) -> Validation:
+    coverage, corroboration = _coverage(plan, [r for r in ranked if any(r.evidence is e for _, e in numbered)])
+    return score_synthesis(
+        synthesis,
+        numbered,
+        coverage=coverage,
+        corroboration=corroboration,
+        sources_with_results=sources_with_results,
+        removed=removed,
+    )
+
+
+def score_synthesis(
+    synthesis: str,
+    numbered: list[tuple[int, Evidence]],
+    *,
+    coverage: float,
+    corroboration: float,
+    sources_with_results: int,
+    removed: int = 0,
+) -> Validation:
+    """The validation of ``synthesis`` over evidence whose coverage of the plan is known: a
+    synthesis written later over the same evidence (a model's, on the guard route) is scored
+    without ranking again."""
     by_n = dict(numbered)
     cited_sentences = supported = 0
     cited_items: set[int] = set()
@@ -50,7 +73,6 @@ def validate(
         if found and _supported(MARKER.sub("", sentence), found):
             supported += 1
     support = supported / cited_sentences if cited_sentences else 0.0
-    coverage, corroboration = _coverage(plan, [r for r in ranked if any(r.evidence is e for _, e in numbered)])
     cited_sources = {s for n in cited_items for s in (by_n[n].source, *by_n[n].also_from)}
     diversity = (
         min(1.0, len(cited_sources) / min(DIVERSE_SOURCES, sources_with_results)) if sources_with_results else 0.0
