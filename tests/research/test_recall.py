@@ -29,7 +29,7 @@ SHAPE = {
     "continuation",
 }
 EVIDENCE_SHAPE = {"n", "id", "source", "title", "url", "uri", "doi", "published", "authors", "excerpt", "score",
-                  "also_at"}  # fmt: skip
+                  "also_at", "also_from"}  # fmt: skip
 VALIDATION_SHAPE = {"score", "citations_resolved", "supported_sentences", "cited_sentences", "source_diversity",
                     "coverage"}  # fmt: skip
 

@@ -130,7 +130,7 @@ class Source:
         sql: str,
         params: Sequence[Any],
         max_rows: int,
-        finish: Finish[T] = _as_fetched,  # type: ignore[assignment]
+        finish: Finish[T] = _as_fetched,  # type: ignore[assignment]  # a default cannot bind T (mypy #3737)
         *,
         bounded: bool = True,
     ) -> T:

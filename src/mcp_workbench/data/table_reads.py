@@ -36,7 +36,8 @@ def conditions(table: TableInfo, where: list[Filter]) -> list[sa.ColumnElement[b
         elif op == "is_not_null":
             clauses.append(col.is_not(None))
         elif op in ("in", "not_in"):
-            values = [coerce(v, info.sa_type, info.name) for v in condition.value]  # type: ignore[union-attr]
+            assert isinstance(condition.value, list)  # Filter's validator: a non-empty list for in/not_in
+            values = [coerce(v, info.sa_type, info.name) for v in condition.value]
             clauses.append(col.in_(values) if op == "in" else col.not_in(values))
         elif op == "like":
             clauses.append(col.like(condition.value))
