@@ -12,14 +12,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 import pytest
-import uvicorn
 from fastmcp import Client, FastMCP
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel
@@ -33,7 +31,7 @@ from mcp_workbench.platform.keys import KeyStore
 from mcp_workbench.platform.tool_adapters import Answer, ModelTool
 from mcp_workbench.server import build_server
 from mcp_workbench.web.port import WebReader
-from tests.support.servers import free_port
+from tests.support.servers import serving_in_thread
 
 pytestmark = pytest.mark.anyio
 
@@ -127,22 +125,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         log_level="WARNING",
     )
     mcp = build_server(settings, extra_capabilities=[CapabilitySpec("probe", lambda s: None, install_probe)])
-    app = server_app(mcp, settings, stateless=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_config=None, lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:  # uvicorn offers no event to wait on
-        assert thread.is_alive(), "the server did not start"
-        time.sleep(0.02)
     try:
-        yield Served(
-            f"http://127.0.0.1:{server.config.port}/mcp",
-            KeyStore.in_dir(data),
-            f"http://127.0.0.1:{web.server_address[1]}/page",
-        )
+        with serving_in_thread(server_app(mcp, settings, stateless=False)) as port:
+            yield Served(
+                f"http://127.0.0.1:{port}/mcp", KeyStore.in_dir(data), f"http://127.0.0.1:{web.server_address[1]}/page"
+            )
     finally:
-        server.should_exit = True
-        thread.join(30)
         web.shutdown()
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastmcp import Client
 
 from mcp_workbench.asgi import server_app
@@ -22,7 +20,7 @@ from mcp_workbench.platform.keys import KeyStore
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import Settings, load_settings
 from tests.conftest import Session
-from tests.support.servers import free_port
+from tests.support.servers import serving_in_thread
 
 pytestmark = pytest.mark.anyio
 
@@ -146,18 +144,8 @@ class Served:
 @pytest.fixture(scope="module")
 def served(world: World) -> Iterator[Served]:
     settings = world.settings(transport="http")
-    app = server_app(build_server(settings), settings, stateless=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_config=None, lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:  # uvicorn offers no event to wait on
-        assert thread.is_alive(), "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield Served(f"http://127.0.0.1:{server.config.port}/mcp", KeyStore.in_dir(settings.data_dir))
-    finally:
-        server.should_exit = True
-        thread.join(30)
+    with serving_in_thread(server_app(build_server(settings), settings, stateless=False)) as port:
+        yield Served(f"http://127.0.0.1:{port}/mcp", KeyStore.in_dir(settings.data_dir))
 
 
 OPENS = {"sql": "data:read", "table": "data:read", "file": "files:read", "url": "web"}

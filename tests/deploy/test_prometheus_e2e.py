@@ -24,6 +24,7 @@ from ruamel.yaml import YAML
 
 from tests.support.servers import HttpServer, create_key, free_port, request
 from tests.support.tools import require
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -89,18 +90,17 @@ class Prometheus:
 
 
 def until(what: str, check: Callable[[], bool], prometheus: Prometheus) -> None:
-    """Poll ``check`` until it holds; fail past the deadline with Prometheus's log."""
-    deadline = time.monotonic() + DEADLINE_S
-    while True:
-        try:
-            if check():
-                return
-        except OSError:
-            pass  # Prometheus not listening yet
-        if time.monotonic() > deadline or prometheus.proc.poll() is not None:
-            log = Path(prometheus.log.name).read_text(encoding="utf-8")[-3000:]
-            pytest.fail(f"timed out after {DEADLINE_S} s waiting until {what}; prometheus log:\n{log}")
-        time.sleep(0.5)
+    """Poll ``check`` until it holds (connection errors count as "not yet"); fail past the
+    deadline, or when Prometheus exits, with its log."""
+    wait_until(
+        check,
+        what,
+        timeout_s=DEADLINE_S,
+        poll_s=0.5,
+        process=prometheus.proc,
+        ignore=(OSError,),
+        explain=lambda: "prometheus log:\n" + Path(prometheus.log.name).read_text(encoding="utf-8")[-3000:],
+    )
 
 
 @pytest.fixture

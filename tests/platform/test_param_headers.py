@@ -8,14 +8,12 @@ None of the product's tools declares ``x-mcp-header`` today, so each test adds o
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx2
 import pytest
-import uvicorn
 from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
 from fastmcp.server.middleware import Middleware
@@ -25,8 +23,7 @@ from pydantic import Field
 
 from mcp_workbench.asgi import server_app
 from mcp_workbench.server import build_server
-from tests.support.servers import create_key, free_port
-from tests.support.waiting import wait_until
+from tests.support.servers import create_key, serving_in_thread
 
 pytestmark = pytest.mark.anyio
 MODERN = "auto"  # negotiates 2026-07-28 against this server
@@ -47,9 +44,9 @@ async def route_to(region: Annotated[str, Field(json_schema_extra={"x-mcp-header
 
 
 class Served:
-    def __init__(self, data_dir: Path, counter: ListingCounter, server: uvicorn.Server) -> None:
-        self.data_dir, self.counter, self._server = data_dir, counter, server
-        self.url = f"http://127.0.0.1:{server.config.port}/mcp"
+    def __init__(self, data_dir: Path, counter: ListingCounter, port: int) -> None:
+        self.data_dir, self.counter = data_dir, counter
+        self.url = f"http://127.0.0.1:{port}/mcp"
 
 
 @pytest.fixture
@@ -59,18 +56,8 @@ def served(make_settings, tmp_path: Path) -> Iterator[Served]:
     mcp.tool(route_to)
     counter = ListingCounter()
     mcp.add_middleware(counter)
-    app = server_app(mcp, settings, stateless=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_config=None, lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    # uvicorn offers no event to wait on; a thread that ended has failed to start
-    wait_until(lambda: server.started or not thread.is_alive(), "uvicorn has started")
-    assert server.started, "the server did not start"
-    try:
-        yield Served(settings.data_dir, counter, server)
-    finally:
-        server.should_exit = True
-        thread.join(30)
+    with serving_in_thread(server_app(mcp, settings, stateless=False)) as port:
+        yield Served(settings.data_dir, counter, port)
 
 
 def client(url: str, key: str, rewrite: Callable[[httpx2.Request], None] | None = None) -> Client:

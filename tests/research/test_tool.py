@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastmcp import Client
 
 from mcp_workbench.asgi import server_app
@@ -25,7 +22,7 @@ from mcp_workbench.settings import Settings, load_settings
 from tests.conftest import Session
 from tests.research.conftest import settings_for
 from tests.research.fakes import Provider
-from tests.support.servers import free_port
+from tests.support.servers import serving_in_thread
 
 pytestmark = pytest.mark.anyio
 
@@ -153,18 +150,8 @@ async def test_a_run_cut_by_its_budget_continues_from_its_token(tmp_path: Path, 
 @pytest.fixture
 def served(tmp_path: Path, providers: dict[str, Provider]) -> Iterator[tuple[str, KeyStore]]:
     settings = _settings(tmp_path, providers, transport="http")
-    app = server_app(build_server(settings), settings, stateless=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_config=None, lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:  # uvicorn offers no event to wait on
-        assert thread.is_alive(), "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{server.config.port}/mcp", KeyStore.in_dir(settings.data_dir)
-    finally:
-        server.should_exit = True
-        thread.join(30)
+    with serving_in_thread(server_app(build_server(settings), settings, stateless=False)) as port:
+        yield f"http://127.0.0.1:{port}/mcp", KeyStore.in_dir(settings.data_dir)
 
 
 @pytest.mark.parametrize(

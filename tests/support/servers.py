@@ -11,9 +11,13 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import uvicorn
 
 from tests.support.waiting import wait_until
 
@@ -32,6 +36,23 @@ def clean_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, 
     env["XDG_CONFIG_HOME"] = str(data_dir / "xdg")
     env.update(extra or {})
     return env
+
+
+@contextmanager
+def serving_in_thread(app: Any) -> Iterator[int]:
+    """An ASGI app served by uvicorn on a free loopback port in this process (its lifespan run),
+    for the length of the block; yields the port."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_config=None, lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    # uvicorn offers no event to wait on; a thread that ended has failed to start
+    wait_until(lambda: server.started or not thread.is_alive(), "uvicorn has started")
+    assert server.started, "the server did not start"
+    try:
+        yield server.config.port
+    finally:
+        server.should_exit = True
+        thread.join(30)
 
 
 def create_key(data_dir: Path, scopes: str, name: str = "test") -> str:
