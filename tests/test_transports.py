@@ -32,7 +32,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 async def _agent_session(client: Client) -> None:
     """What an agent does first: discover, create, write, read back, refuse a hostile call."""
     names = {tool.name for tool in await client.list_tools()}
-    assert names == {"analyze", "data_read", "data_write", "web_fetch"}
+    assert names == {"analyze", "data_read", "data_write", "research", "web_fetch"}
     created = await client.call_tool(
         "data_write",
         {
@@ -83,7 +83,13 @@ def test_stdout_carries_only_protocol_messages_and_logs_go_to_stderr(tmp_path: P
     assert all(m.get("jsonrpc") == "2.0" for m in messages)
     by_id = {m["id"]: m for m in messages if "id" in m}
     assert by_id[1]["result"]["serverInfo"]["name"] == "mcp-workbench"
-    assert {t["name"] for t in by_id[2]["result"]["tools"]} == {"analyze", "data_read", "data_write", "web_fetch"}
+    assert {t["name"] for t in by_id[2]["result"]["tools"]} == {
+        "analyze",
+        "data_read",
+        "data_write",
+        "research",
+        "web_fetch",
+    }
     assert by_id[3]["result"]["isError"] is False
     assert by_id[4]["result"]["isError"] is True
     log_lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]

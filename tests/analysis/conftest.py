@@ -12,14 +12,7 @@ from fastmcp import Client
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import Settings
 from tests.analysis.scripted import ScriptedModel
-from tests.conftest import Session
-
-TASK = "How did sales go in March?"
-REPORT = (
-    "Monthly report. In March the shop sold 120 units, up from 95 in February. "
-    'Returns stayed low at 4 units. The manager wrote: "March was our best month since the opening."'
-)
-CONTEXT = [{"kind": "text", "text": REPORT, "title": "report"}]
+from tests.support.session import Session
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.analysis.conftest import TASK
-from tests.conftest import Session
+from tests.analysis.example import TASK
+from tests.support.session import Session
 
 pytestmark = pytest.mark.anyio
 

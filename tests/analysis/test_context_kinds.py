@@ -19,8 +19,8 @@ from mcp_workbench.asgi import server_app
 from mcp_workbench.platform.keys import KeyStore
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import Settings, load_settings
-from tests.conftest import Session
 from tests.support.servers import serving_in_thread
+from tests.support.session import Session
 
 pytestmark = pytest.mark.anyio
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.analysis.conftest import CONTEXT, TASK
+from tests.analysis.example import CONTEXT, TASK
 from tests.analysis.scripted import JUDGE_SYSTEM, ScriptedModel
 from tests.support.chat_server import ChatServer
 

@@ -9,7 +9,7 @@ import pytest
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 
-from tests.analysis.conftest import CONTEXT, TASK
+from tests.analysis.example import CONTEXT, TASK
 from tests.analysis.scripted import ScriptedModel
 from tests.support.servers import SERVE, clean_env
 

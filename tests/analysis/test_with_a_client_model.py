@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from tests.analysis.conftest import CONTEXT, TASK
+from tests.analysis.example import CONTEXT, TASK
 from tests.analysis.scripted import JUDGE_SYSTEM, ScriptedModel
 
 pytestmark = pytest.mark.anyio

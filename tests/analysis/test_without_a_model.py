@@ -13,8 +13,8 @@ from mcp_workbench.analysis.context import Gathered
 from mcp_workbench.analysis.models import ContextItem, TableItem
 from mcp_workbench.analysis.server import AnalysisCapability, register_analysis
 from mcp_workbench.platform.identity import Caller
-from tests.analysis.conftest import CONTEXT, REPORT, TASK
-from tests.conftest import Session
+from tests.analysis.example import CONTEXT, REPORT, TASK
+from tests.support.session import Session
 
 pytestmark = pytest.mark.anyio
 

@@ -176,6 +176,18 @@ def _web_fetch(c: Ctx) -> list[Step]:
     return [Step(1, "web_fetch", {"url": f"{c.site}/page.html", "format": "markdown"}, (PAGE_MARKER,))]
 
 
+def _analyze(c: Ctx) -> list[Step]:
+    context = [{"kind": "text", "title": "scores", "text": "Alpha scored 1.5 points and beta scored 2.5 points."}]
+    args = {"task": "Which of alpha and beta scored more?", "context": context, "max_iterations": 1}
+    return [Step(1, "analyze", args, ('"route"', "beta"))]
+
+
+def _research(c: Ctx) -> list[Step]:
+    # the files root alone: the public sources are out of reach here, and would only be reported
+    args = {"question": "quick brown fox", "sources": ["files"], "depth": "quick", "time_budget_s": 20}
+    return [Step(1, "research", args, ("files://", '"synthesis"'))]
+
+
 # Every tool the server may list, with argument sets that must succeed. A listed tool missing
 # here fails test_every_listed_tool_has_test_arguments: add its calls when you add a tool.
 TOOL_STEPS: dict[str, Callable[[Ctx], list[Step]]] = {
@@ -184,6 +196,8 @@ TOOL_STEPS: dict[str, Callable[[Ctx], list[Step]]] = {
     "files_read": _files_read,
     "files_write": _files_write,
     "web_fetch": _web_fetch,
+    "analyze": _analyze,
+    "research": _research,
 }
 
 # Listed resource templates, filled in (stage 3: after the table exists).
@@ -200,6 +214,8 @@ TEMPLATE_EXPECT: dict[str, Callable[[Ctx], str]] = {
 # the test if it has required ones).
 PROMPT_ARGS: dict[str, dict[str, str]] = {
     "explore_database": {"source": "workspace", "focus": "data quality"},
+    "analysis": {"task": "Summarise the seed notes"},
+    "research_brief": {"question": "What is the quick brown fox?"},
 }
 
 # Deliberately invalid calls: (label, tool, arguments, expected error_code). Each must exit 5

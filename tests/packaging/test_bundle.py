@@ -22,7 +22,7 @@ from mcp_workbench.cli.install.verify import check_sync
 from mcp_workbench.cli.main import build_parser, overrides_from
 from mcp_workbench.settings import Settings, load_settings
 from tests.conformance.nodepkgs import bin_entry, ensure_packages
-from tests.packaging.conftest import Dist, fresh_env
+from tests.packaging.tooling import Dist, fresh_env
 
 pytestmark = pytest.mark.timeout(900)
 MCPB = "@anthropic-ai/mcpb"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.packaging.conftest import ROOT, Dist, Pins, fresh_env, missing
+from tests.packaging.tooling import ROOT, Dist, Pins, fresh_env, missing
 
 pytestmark = pytest.mark.timeout(900)
 SCRIPT = ROOT / "install.sh"

@@ -12,7 +12,7 @@ import pytest
 
 from mcp_workbench.cli.install.entries import Launch
 from mcp_workbench.cli.install.verify import check_sync
-from tests.packaging.conftest import ROOT, Dist, Pins, fresh_env
+from tests.packaging.tooling import ROOT, Dist, Pins, fresh_env
 
 pytestmark = pytest.mark.timeout(900)
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]

@@ -52,7 +52,7 @@ def test_scopes_are_checked() -> None:
     assert parse_scopes("data:read, web", SCOPES) == ["data:read", "web"]
     assert parse_scopes("*", SCOPES) == ["*"]
     assert parse_scopes("analyze", SCOPES) == ["analyze"]
-    for useless in ("data:readd", "", " , ", "research", "analyse", "data:read,admin"):
+    for useless in ("data:readd", "", " , ", "researcher", "analyse", "data:read,admin"):
         with pytest.raises(ValueError, match="opens nothing"):
             parse_scopes(useless, SCOPES)
 
@@ -103,7 +103,7 @@ def test_cli_prints_the_key_as_the_last_line_and_lists_without_secrets(tmp_path:
     assert [(k["name"], k["scopes"]) for k in listed] == [("laptop", ["data:read", "web"])]
     assert key not in cli("list").stdout
     assert cli("create", "--name", "x", "--scopes", "everything").returncode == 2
-    refused = cli("create", "--name", "x", "--scopes", "research")
+    refused = cli("create", "--name", "x", "--scopes", "researcher")
     assert refused.returncode == 2 and "opens nothing" in refused.stderr and refused.stdout == ""
     assert cli("revoke", listed[0]["id"]).returncode == 0
     assert cli("revoke", "nope").returncode == 1

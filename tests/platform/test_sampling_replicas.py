@@ -16,7 +16,7 @@ from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
 from mcp.shared.exceptions import MCPError
 
-from tests.analysis.conftest import CONTEXT, TASK
+from tests.analysis.example import CONTEXT, TASK
 from tests.analysis.scripted import ScriptedModel
 from tests.support.alternating import Alternating
 from tests.support.servers import HttpServer, create_key

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.anyio
 FILE_TEMPLATE = "files://{root}/{path*}"
 TABLE_TEMPLATE = "data://{source}/tables/{table}"
 SCHEMA = "data://workspace/schema"
-EVERY_TOOL = ["analyze", "data_read", "data_write", "files_read", "files_write", "web_fetch"]
+EVERY_TOOL = ["analyze", "data_read", "data_write", "files_read", "files_write", "research", "web_fetch"]
 
 # What a key with each scope finds: tools, resources, resource templates, prompts.
 VISIBLE = {
@@ -36,7 +36,8 @@ VISIBLE = {
     "data:read": (["data_read"], [SCHEMA], [TABLE_TEMPLATE], ["explore_database"]),
     "data:write": (["data_write"], [], [], []),
     "analyze": (["analyze"], [], [], ["analysis"]),
-    "*": (EVERY_TOOL, [SCHEMA], [TABLE_TEMPLATE, FILE_TEMPLATE], ["analysis", "explore_database"]),
+    "research": (["research"], [], [], ["research_brief"]),
+    "*": (EVERY_TOOL, [SCHEMA], [TABLE_TEMPLATE, FILE_TEMPLATE], ["analysis", "explore_database", "research_brief"]),
 }
 
 # Reads that reach a file or a database, each with the scope that opens it.

@@ -31,6 +31,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
+from mcp_workbench.research.settings import ResearchSettings
+
 CORPUS = Path(__file__).parent / "corpus"
 HANG_LIMIT_S = 30.0
 
@@ -817,3 +819,23 @@ PROVIDERS: dict[str, type[Provider]] = {
     "searxng": SearxngProvider,
     "openalex": OpenAlexProvider,
 }
+
+
+CONTACT = "mailto:research-tests@example.org"
+KEYLESS = ("wikipedia", "arxiv", "crossref", "hackernews", "gdelt", "feeds")
+
+
+def settings_for(providers: dict[str, Provider], *, fast: bool = False, **overrides: Any) -> ResearchSettings:
+    """Sources pointed at the fakes; ``fast`` drops the pacing (for tests about something else)."""
+    sources: dict[str, dict[str, Any]] = {}
+    for name, provider in providers.items():
+        entry: dict[str, Any] = {} if name == "feeds" else {"base_url": provider.url}
+        if fast:
+            entry["min_interval_s"] = 0.0
+        sources[name] = entry
+    for name, entry in overrides.pop("sources", {}).items():
+        sources[name] = {**sources.get(name, {}), **entry}
+    feeds = [f"{providers['feeds'].url}/rss.xml", f"{providers['feeds'].url}/atom.xml"]
+    values: dict[str, Any] = {"contact": CONTACT, "feeds": feeds, "sources": sources, "max_response_bytes": 300_000}
+    values.update(overrides)
+    return ResearchSettings(**values)

@@ -10,8 +10,7 @@ import pytest
 from mcp_workbench.research.etiquette import HostRules, parse_retry_after
 from mcp_workbench.research.models import ResearchRequest
 from mcp_workbench.research.sources.registry import public_sources
-from tests.research.conftest import CONTACT, settings_for
-from tests.research.fakes import Failure, Provider
+from tests.research.fakes import CONTACT, Failure, Provider, settings_for
 
 pytestmark = pytest.mark.anyio
 

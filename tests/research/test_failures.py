@@ -10,8 +10,7 @@ from mcp_workbench.research.models import Evidence, ResearchRequest, SubQuery
 from mcp_workbench.research.sources.arxiv import Arxiv
 from mcp_workbench.research.sources.base import SearchContext
 from mcp_workbench.research.sources.wikipedia import Wikipedia
-from tests.research.conftest import KEYLESS, settings_for
-from tests.research.fakes import Failure, _arxiv_error
+from tests.research.fakes import KEYLESS, Failure, _arxiv_error, settings_for
 
 pytestmark = pytest.mark.anyio
 

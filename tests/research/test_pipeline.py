@@ -13,8 +13,7 @@ from mcp_workbench.platform.errors import InvalidInput
 from mcp_workbench.research.models import Evidence, EvidenceItem, Progress, ResearchRequest, SubQuery
 from mcp_workbench.research.sources.base import SearchContext
 from mcp_workbench.research.synthesis import Draft, markers
-from tests.research.conftest import KEYLESS, settings_for
-from tests.research.fakes import Failure
+from tests.research.fakes import KEYLESS, Failure, settings_for
 
 pytestmark = pytest.mark.anyio
 

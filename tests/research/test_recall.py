@@ -11,8 +11,8 @@ import pytest
 
 from mcp_workbench.research.models import ResearchRequest
 from mcp_workbench.research.synthesis import markers
-from tests.research.conftest import KEYLESS, canonical_keys, keys_of, settings_for
-from tests.research.fakes import load_questions
+from tests.research.corpus_keys import canonical_keys, keys_of
+from tests.research.fakes import KEYLESS, load_questions, settings_for
 
 pytestmark = pytest.mark.anyio
 

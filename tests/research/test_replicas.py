@@ -18,12 +18,11 @@ from fastmcp.client.transports import StreamableHttpTransport
 
 from mcp_workbench.research.modelsteps import SYNTHESIS_SYSTEM
 from mcp_workbench.research.synthesis import markers
-from tests.conftest import Session
-from tests.research.conftest import settings_for
-from tests.research.fakes import Provider
+from tests.research.fakes import Provider, settings_for
 from tests.support.alternating import Alternating
 from tests.support.config_file import write_config
 from tests.support.servers import HttpServer, create_key
+from tests.support.session import Session
 
 pytestmark = pytest.mark.anyio
 

@@ -10,7 +10,7 @@ from mcp_workbench.research.models import ResearchRequest
 from mcp_workbench.research.plan import key_terms, plan
 from mcp_workbench.research.sources.openalex import abstract_text
 from mcp_workbench.research.synthesis import markers, resolve_markers
-from tests.research.conftest import settings_for
+from tests.research.fakes import settings_for
 
 pytestmark = pytest.mark.anyio
 

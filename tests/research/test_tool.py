@@ -19,10 +19,9 @@ from mcp_workbench.research.modelsteps import SYNTHESIS_SYSTEM
 from mcp_workbench.research.synthesis import markers
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import Settings, load_settings
-from tests.conftest import Session
-from tests.research.conftest import settings_for
-from tests.research.fakes import Provider
+from tests.research.fakes import Provider, settings_for
 from tests.support.servers import serving_in_thread
+from tests.support.session import Session
 
 pytestmark = pytest.mark.anyio
 

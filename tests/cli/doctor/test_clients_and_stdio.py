@@ -15,7 +15,7 @@ from mcp_workbench import __version__
 from mcp_workbench.cli.doctor.stdio import raw_handshake
 from mcp_workbench.cli.install.entries import Launch
 from mcp_workbench.cli.main import main
-from tests.cli.doctor.conftest import Report
+from tests.cli.doctor.report import Report
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mcp_workbench.cli.doctor import checks, parser
-from tests.cli.doctor.conftest import SLOW_MACHINE, Report, write_config
+from tests.cli.doctor.report import SLOW_MACHINE, Report, write_config
 
 pytestmark = pytest.mark.timeout(600)
 

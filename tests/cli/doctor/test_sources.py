@@ -12,7 +12,7 @@ import anyio
 import asyncpg
 import pytest
 
-from tests.cli.doctor.conftest import Report, write_config
+from tests.cli.doctor.report import Report, write_config
 
 pytestmark = pytest.mark.timeout(300)
 
