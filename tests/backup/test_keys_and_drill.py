@@ -28,6 +28,7 @@ INIT = {
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
+@pytest.mark.parametrize("era", ["auto"])  # the key store does not depend on the era
 async def test_a_key_created_before_the_backup_works_after_the_restore(tmp_path: Path, era: str) -> None:
     data, archives = tmp_path / "data", tmp_path / "archives"
     key = await asyncio.to_thread(create_key, data, "data:read", "before")
