@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 import pytest
@@ -31,6 +29,7 @@ from mcp_workbench.platform.keys import KeyStore
 from mcp_workbench.platform.tool_adapters import Answer, ModelTool
 from mcp_workbench.server import build_server
 from mcp_workbench.web.port import WebReader
+from tests.support.loopback_site import Reply, Site
 from tests.support.servers import serving_in_thread
 
 pytestmark = pytest.mark.anyio
@@ -77,19 +76,6 @@ def install_probe(mcp: FastMCP, _section: object, services: Services) -> ProbeCa
     return capability
 
 
-class _Page(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = b"the web page"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_args: Any) -> None:
-        pass
-
-
 @dataclass
 class Served:
     url: str
@@ -114,8 +100,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with sqlite3.connect(data / "workspace.db") as db:
         db.execute("CREATE TABLE t (word TEXT)")
         db.execute("INSERT INTO t VALUES ('the row')")
-    web = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
-    threading.Thread(target=web.serve_forever, daemon=True).start()
+    site = Site().start()
+    site.route("/page", Reply(200, "the web page"))
+    page_url = site.url("/page", host="127.0.0.1")
     settings = load_settings(
         None,
         data_dir=data,
@@ -127,11 +114,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     mcp = build_server(settings, extra_capabilities=[CapabilitySpec("probe", lambda s: None, install_probe)])
     try:
         with serving_in_thread(server_app(mcp, settings, stateless=False)) as port:
-            yield Served(
-                f"http://127.0.0.1:{port}/mcp", KeyStore.in_dir(data), f"http://127.0.0.1:{web.server_address[1]}/page"
-            )
+            yield Served(f"http://127.0.0.1:{port}/mcp", KeyStore.in_dir(data), page_url)
     finally:
-        web.shutdown()
+        site.stop()
 
 
 TARGETS = {"data": "SELECT word FROM t", "files": "notes.txt", "web": None}

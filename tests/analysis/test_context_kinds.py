@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from mcp_workbench.asgi import server_app
 from mcp_workbench.platform.keys import KeyStore
 from mcp_workbench.server import build_server
 from mcp_workbench.settings import Settings, load_settings
+from tests.support.loopback_site import Reply, Site
 from tests.support.servers import serving_in_thread
 from tests.support.session import Session
 
@@ -26,19 +25,6 @@ pytestmark = pytest.mark.anyio
 
 PAGE = "<html><body><main><h1>Quarterly note</h1><p>Revenue in the third quarter reached 4,200 units of the new " \
     "product line, the highest quarter so far.</p></main></body></html>"  # fmt: skip
-
-
-class _Page(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = PAGE.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_args: Any) -> None:
-        pass
 
 
 @dataclass
@@ -74,12 +60,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with sqlite3.connect(base / "data" / "workspace.db") as db:
         db.execute("CREATE TABLE sales (month TEXT, units INTEGER)")
         db.executemany("INSERT INTO sales VALUES (?, ?)", [("January", 80), ("February", 95), ("March", 120)])
-    web = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
-    threading.Thread(target=web.serve_forever, daemon=True).start()
+    site = Site().start()
     try:
-        yield World(base, f"http://127.0.0.1:{web.server_address[1]}/note")
+        site.route("/note", Reply(200, PAGE, {"Content-Type": "text/html; charset=utf-8"}))
+        yield World(base, site.url("/note", host="127.0.0.1"))
     finally:
-        web.shutdown()
+        site.stop()
 
 
 async def _brief(session: Session, item: dict[str, Any]) -> dict[str, Any]:

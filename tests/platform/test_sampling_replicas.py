@@ -18,7 +18,7 @@ from mcp.shared.exceptions import MCPError
 
 from tests.analysis.example import CONTEXT, TASK
 from tests.analysis.scripted import ScriptedModel
-from tests.support.alternating import Alternating
+from tests.support.alternating import Alternating, alternating_client
 from tests.support.servers import HttpServer, create_key
 
 pytestmark = pytest.mark.anyio
@@ -45,20 +45,14 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Htt
             server.stop()
 
 
-def alternating_client(first: HttpServer, second: HttpServer, model: ScriptedModel) -> tuple[Client, Alternating]:
-    transport = Alternating([first.port, second.port])
-
-    def factory(**options: Any) -> httpx2.AsyncClient:
-        return httpx2.AsyncClient(transport=transport, **options)
-
+def alternating(first: HttpServer, second: HttpServer, model: ScriptedModel) -> tuple[Client, Alternating]:
     key = create_key(first.data_dir, "analyze")
-    http = StreamableHttpTransport(first.url, auth=key, httpx_client_factory=factory)
-    return Client(http, sampling_handler=model.sampling_handler()), transport
+    return alternating_client(first.url, [first.port, second.port], key, sampling_handler=model.sampling_handler())
 
 
 async def test_rounds_alternate_between_replicas_that_share_keys(replicas: dict[str, HttpServer]) -> None:
     model = ScriptedModel(marks=lambda k, c: 5 if k == 3 else 3)
-    client, transport = alternating_client(replicas["a"], replicas["b"], model)
+    client, transport = alternating(replicas["a"], replicas["b"], model)
     async with client:
         result = await client.call_tool_mcp(
             "analyze", {"task": TASK, "context": CONTEXT, "max_iterations": 4, "quality_threshold": 0.9}
@@ -73,7 +67,7 @@ async def test_rounds_alternate_between_replicas_that_share_keys(replicas: dict[
 
 async def test_a_replica_with_other_keys_refuses_the_state(replicas: dict[str, HttpServer]) -> None:
     model = ScriptedModel()
-    client, transport = alternating_client(replicas["a"], replicas["c"], model)
+    client, transport = alternating(replicas["a"], replicas["c"], model)
     async with client:
         with pytest.raises(MCPError, match="Invalid or expired requestState"):
             await client.call_tool_mcp("analyze", {"task": TASK, "context": CONTEXT})

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from mcp_workbench.research.etiquette import HostRules, parse_retry_after
+from mcp_workbench.research.etiquette import HostRules
 from mcp_workbench.research.models import ResearchRequest
 from mcp_workbench.research.sources.registry import public_sources
 from tests.research.fakes import CONTACT, Failure, Provider, settings_for
@@ -123,13 +123,3 @@ async def test_cacheable_answers_are_served_from_the_cache_without_a_turn(provid
         result = await service.run(ResearchRequest(question=PAPERS, sources=["arxiv"]))
         assert result.sources[0].status == "ok" and result.sources[0].results > 0
     assert len(arxiv.requests()) == 1  # and the second run did not wait 3 s for a turn it did not need
-
-
-def test_retry_after_reads_seconds_and_dates() -> None:
-    from datetime import UTC, datetime
-
-    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
-    assert parse_retry_after("7") == 7.0
-    assert parse_retry_after("Thu, 01 Jan 2026 12:00:30 GMT", now=now) == 30.0
-    assert parse_retry_after("soon") is None and parse_retry_after("nan") is None
-    assert parse_retry_after("999999") == 3600.0

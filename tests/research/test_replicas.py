@@ -11,15 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
 from fastmcp import Client
-from fastmcp.client.transports import StreamableHttpTransport
 
 from mcp_workbench.research.modelsteps import SYNTHESIS_SYSTEM
 from mcp_workbench.research.synthesis import markers
 from tests.research.fakes import Provider, settings_for
-from tests.support.alternating import Alternating
+from tests.support.alternating import alternating_client
 from tests.support.config_file import write_config
 from tests.support.servers import HttpServer, create_key
 from tests.support.session import Session
@@ -93,15 +91,9 @@ async def test_the_synthesis_round_is_answered_on_the_other_replica(
         return "Surface codes protect logical qubits with repeated stabilizer measurements [1, 2]."
 
     first, second = replicas["a"], replicas["b"]
-    transport = Alternating([first.port, second.port])
-
-    def factory(**options: Any) -> httpx2.AsyncClient:
-        return httpx2.AsyncClient(transport=transport, **options)
-
-    http = StreamableHttpTransport(
-        first.url, auth=create_key(first.data_dir, "research,web"), httpx_client_factory=factory
-    )
-    async with Client(http, sampling_handler=model) as client:
+    key = create_key(first.data_dir, "research,web")
+    client, transport = alternating_client(first.url, [first.port, second.port], key, sampling_handler=model)
+    async with client:
         result = await client.call_tool_mcp("research", {"question": QUESTION, "sources": ["arxiv", "wikipedia"]})
     out = result.structured_content
     assert not result.is_error and out is not None, result.content

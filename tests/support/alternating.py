@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import httpx2
+from fastmcp import Client
+from fastmcp.client.transports import StreamableHttpTransport
 
 
 class Alternating(httpx2.AsyncHTTPTransport):
@@ -23,3 +26,13 @@ class Alternating(httpx2.AsyncHTTPTransport):
         if b'"tools/call"' in body:
             self.calls.append((port, b'"requestState"' in body))
         return await super().handle_async_request(request)
+
+
+def alternating_client(url: str, ports: list[int], key: str, **options: Any) -> tuple[Client, Alternating]:
+    """A client of ``url`` whose requests go to each of ``ports`` in turn, and its transport."""
+    transport = Alternating(ports)
+
+    def factory(**http: Any) -> httpx2.AsyncClient:
+        return httpx2.AsyncClient(transport=transport, **http)
+
+    return Client(StreamableHttpTransport(url, auth=key, httpx_client_factory=factory), **options), transport

@@ -13,18 +13,16 @@ cost no turn.
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import math
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import anyio
 
 from mcp_workbench.platform.errors import PermissionDenied, Timeout, TooLarge, WorkbenchError
+from mcp_workbench.platform.retry_after import parse_retry_after
 from mcp_workbench.research.errors import SourceProblem
 from mcp_workbench.research.settings import ResearchSettings, SourceSettings
 from mcp_workbench.web.port import ApiResponse, WebClient
@@ -172,7 +170,7 @@ class PoliteHttp:
             except WorkbenchError as exc:
                 raise _problem(origin, exc, self.settings.max_response_bytes) from None
             if response.status == 429 or (response.status == 503 and "retry-after" in response.headers):
-                wait = parse_retry_after(response.headers.get("retry-after"))
+                wait = parse_retry_after(response.headers.get("retry-after"), cap_s=MAX_RETRY_AFTER_S)
                 pacer.block(DEFAULT_RETRY_AFTER_S if wait is None else wait)
                 log.info("research source rate limited", extra={"origin": origin, "retry_after_s": wait})
                 if attempt == 1 and pacer.blocked_until < deadline - 0.2:
@@ -208,23 +206,3 @@ def _problem(origin: str, exc: WorkbenchError, cap: int) -> SourceProblem:
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP-date), capped at an hour."""
-    if not value:
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        pass
-    else:
-        return min(max(seconds, 0.0), MAX_RETRY_AFTER_S) if math.isfinite(seconds) else None
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return min(max((when - (now or datetime.now(UTC))).total_seconds(), 0.0), MAX_RETRY_AFTER_S)

@@ -23,12 +23,10 @@ retryable UPSTREAM_ERROR with ``retry_after_s``, other 4xx UPSTREAM_ERROR (not r
 
 from __future__ import annotations
 
-import email.utils
 import http.cookiejar
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -43,6 +41,7 @@ from mcp_workbench.platform.errors import (
     UpstreamError,
     WorkbenchError,
 )
+from mcp_workbench.platform.retry_after import parse_retry_after
 from mcp_workbench.web.decoding import ACCEPT_ENCODING, BoundedDecoder, ContentType, decode_text
 from mcp_workbench.web.gate import GATE, GatedTransport
 from mcp_workbench.web.port import Gate
@@ -409,7 +408,7 @@ def status_error(status: int, url: str, headers: httpx2.Headers | dict[str, str]
             details=details,
         )
     if status in (429, 503):
-        retry_after = parse_retry_after(headers.get("retry-after"))
+        retry_after = parse_retry_after(headers.get("retry-after"), cap_s=MAX_RETRY_AFTER_S)
         if retry_after is not None:
             details["retry_after_s"] = retry_after
             wait = f"Wait {retry_after:g} seconds (the site's Retry-After), then call again."
@@ -420,20 +419,3 @@ def status_error(status: int, url: str, headers: httpx2.Headers | dict[str, str]
     if status >= 500:
         return _upstream(f"{said}: the site failed", retryable=True, **details)
     return _upstream(f"{said}", retryable=False, **details)
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), capped at a day."""
-    if not value:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return min(float(text), MAX_RETRY_AFTER_S)
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    return float(max(0, min(round(seconds), MAX_RETRY_AFTER_S)))
