@@ -2,10 +2,16 @@
 
     uv run python -m bench.research            # all corpus questions, standard depth
     uv run python -m bench.research --quick    # the first ten
+    uv run python -m bench.research --shared   # and each again with the turns booked on Redis
 
 The fake providers of the tests (``tests/research/fakes.py``, the real wire formats) run in a
 child process, so the CPU measured here is the research run's alone. Each question is one
 standard run on a fresh service (fresh pacers, empty HTTP cache), as a first call would be.
+
+With ``--shared`` every question is run twice, interleaved: with the turns booked in this
+process, and on a Redis this phase starts (emptied before each run), as workers and replicas
+share them; the Redis book lives across runs, as a server's does. The two are reported side by
+side.
 
 Per run it measures: the time to the first progress notification; the wall time; the CPU time
 of this process; and the slowest source's unavoidable minimum: for the requests each source
@@ -61,21 +67,46 @@ def minimum_s(requests: int, interval_s: float, concurrent: int, latency_s: floa
     return max(ends, default=0.0)
 
 
-def run(*, quick: bool = False, say: Callable[[str], None] = print) -> dict[str, Any]:
-    return anyio.run(_run, quick, say)
+def run(*, quick: bool = False, shared: bool = False, say: Callable[[str], None] = print) -> dict[str, Any]:
+    if not shared:
+        return anyio.run(_run, quick, None, say)
+    redis = _start_redis()
+    try:
+        return anyio.run(_run, quick, redis[1], say)
+    finally:
+        redis[0].terminate()
+        redis[0].wait(timeout=10)
 
 
-async def _run(quick: bool, say: Callable[[str], None]) -> dict[str, Any]:
+def _start_redis() -> tuple[subprocess.Popen[bytes], str]:
+    import shutil
+    import socket
+
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return proc, f"redis://127.0.0.1:{port}/0"
+
+
+async def _run(quick: bool, redis_url: str | None, say: Callable[[str], None]) -> dict[str, Any]:
     sys.path.insert(0, str(REPO))
-    from tests.research.conftest import canonical_keys, keys_of
     from tests.research.fakes import load_questions
 
-    from mcp_workbench.research.models import Progress, ResearchRequest
-    from mcp_workbench.research.service import ResearchService
+    from mcp_workbench.research.pacing import MemoryPaceBook, PaceBook, RedisPaceBook
     from mcp_workbench.research.settings import ResearchSettings
-    from mcp_workbench.research.sources.base import WebSource
     from mcp_workbench.web.fetch import Fetcher
-    from mcp_workbench.web.service import ApiClient
     from mcp_workbench.web.settings import WebSettings
 
     child = subprocess.Popen(  # noqa: ASYNC220 - started once, before anything is measured
@@ -95,55 +126,90 @@ async def _run(quick: bool, say: Callable[[str], None]) -> dict[str, Any]:
         warm = Fetcher(WebSettings())
         warm.client()  # the HTTP stack's imports are a start-up cost, not a run's
         await warm.aclose()
-        for question in questions:
-            fetcher = Fetcher(WebSettings(allow_hosts=["127.0.0.1"]))
-            counting = _Counting(ApiClient(fetcher))
-            service = ResearchService(settings, counting)
-            first: list[float] = []
-
-            async def progress(event: Progress, first: list[float] = first) -> None:
-                if not first:
-                    first.append(time.perf_counter())
-
-            cpu, began = time.process_time(), time.perf_counter()
-            result = await service.run(ResearchRequest(question=question["question"]), progress=progress)
-            wall = time.perf_counter() - began
-            cpu = time.process_time() - cpu
-            await fetcher.aclose()
-            floors = {}
-            for name, source in service.sources.items():
-                if not isinstance(source, WebSource) or name not in counting.by_source(urls):
-                    continue
-                rules = source.etiquette(settings).configured(settings.sources.get(name))
-                asked = counting.by_source(urls)[name]
-                floors[name] = minimum_s(asked, rules.min_interval_s, rules.max_concurrent)
-            slowest = max(floors, key=lambda n: floors[n])
-            found = set().union(*(keys_of(item) for item in result.evidence)) if result.evidence else set()
-            hits = [r for r in question["relevant"] if canonical_keys({r}) & found]
-            rows.append(
-                {
-                    "question": question["id"],
-                    "wall_s": round(wall, 3),
-                    "first_progress_ms": round((first[0] - began) * 1000, 2),
-                    "cpu_ms": round(cpu * 1000, 1),
-                    "slowest_source": slowest,
-                    "slowest_minimum_s": round(floors[slowest], 3),
-                    "ratio": round(wall / floors[slowest], 3),
-                    "requests": counting.by_source(urls),
-                    "recall_at_10": round(len(hits) / len(question["relevant"]), 3),
-                    "statuses": sorted({s.status for s in result.sources}),
-                    "source_ms": {s.name: s.elapsed_ms for s in result.sources},
-                }
-            )
-            say(
-                f"  {question['id']}: {wall:.2f} s wall, floor {floors[slowest]:.2f} s ({slowest}), "
-                f"first progress {rows[-1]['first_progress_ms']:.1f} ms, cpu {rows[-1]['cpu_ms']:.0f} ms, "
-                f"recall {rows[-1]['recall_at_10']:.2f}"
-            )
+        # A server's Redis book (and its connections) lives across runs: one for all, emptied before each.
+        shared = RedisPaceBook(redis_url) if redis_url is not None else None
+        books: dict[str, Callable[[], PaceBook]] = {"memory": MemoryPaceBook}
+        if shared is not None:
+            books["redis"] = lambda: shared
+        for number, question in enumerate(questions):
+            names = list(books) if number % 2 == 0 else list(reversed(books))  # interleaved, neither always first
+            for book_name in names:
+                if book_name == "redis":
+                    await _flush(redis_url)
+                row = await _one_run(settings, urls, question, books[book_name]())
+                rows.append({"book": book_name, **row})
+                say(
+                    f"  {question['id']} ({book_name}): {row['wall_s']:.2f} s wall, floor "
+                    f"{row['slowest_minimum_s']:.2f} s ({row['slowest_source']}), first progress "
+                    f"{row['first_progress_ms']:.1f} ms, cpu {row['cpu_ms']:.0f} ms, recall {row['recall_at_10']:.2f}"
+                )
+        if shared is not None:
+            await shared.aclose()
     finally:
         child.stdin.close()
         child.wait(timeout=10)
-    return _summary(rows)
+    summary = _summary([row for row in rows if row["book"] == "memory"])
+    if redis_url is not None:
+        summary["shared"] = _summary([row for row in rows if row["book"] == "redis"])
+    return summary
+
+
+async def _one_run(settings: Any, urls: dict[str, str], question: dict[str, Any], book: Any) -> dict[str, Any]:
+    """One standard run of ``question`` on a fresh service (fresh pacers, empty HTTP cache)."""
+    from tests.research.corpus_keys import canonical_keys, keys_of
+
+    from mcp_workbench.research.models import Progress, ResearchRequest
+    from mcp_workbench.research.service import ResearchService
+    from mcp_workbench.research.sources.base import WebSource
+    from mcp_workbench.web.fetch import Fetcher
+    from mcp_workbench.web.service import ApiClient
+    from mcp_workbench.web.settings import WebSettings
+
+    fetcher = Fetcher(WebSettings(allow_hosts=["127.0.0.1"]))
+    counting = _Counting(ApiClient(fetcher))
+    service = ResearchService(settings, counting, book=book)
+    first: list[float] = []
+
+    async def progress(event: Progress) -> None:
+        if not first:
+            first.append(time.perf_counter())
+
+    cpu, began = time.process_time(), time.perf_counter()
+    result = await service.run(ResearchRequest(question=question["question"]), progress=progress)
+    wall = time.perf_counter() - began
+    cpu = time.process_time() - cpu
+    await fetcher.aclose()
+    floors = {}
+    for name, source in service.sources.items():
+        if not isinstance(source, WebSource) or name not in counting.by_source(urls):
+            continue
+        rules = source.etiquette(settings).configured(settings.sources.get(name))
+        floors[name] = minimum_s(counting.by_source(urls)[name], rules.min_interval_s, rules.max_concurrent)
+    slowest = max(floors, key=lambda n: floors[n])
+    found = set().union(*(keys_of(item) for item in result.evidence)) if result.evidence else set()
+    hits = [r for r in question["relevant"] if canonical_keys({r}) & found]
+    return {
+        "question": question["id"],
+        "wall_s": round(wall, 3),
+        "first_progress_ms": round((first[0] - began) * 1000, 2),
+        "cpu_ms": round(cpu * 1000, 1),
+        "slowest_source": slowest,
+        "slowest_minimum_s": round(floors[slowest], 3),
+        "ratio": round(wall / floors[slowest], 3),
+        "requests": counting.by_source(urls),
+        "recall_at_10": round(len(hits) / len(question["relevant"]), 3),
+        "statuses": sorted({s.status for s in result.sources}),
+        "source_ms": {s.name: s.elapsed_ms for s in result.sources},
+    }
+
+
+async def _flush(url: str | None) -> None:
+    """A fresh book for the next run: nothing booked, nothing paused."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(url or "")
+    await client.flushdb()
+    await client.aclose()
 
 
 class _Counting:
@@ -211,19 +277,33 @@ def render(summary: dict[str, Any]) -> str:
         f"| CPU of the run (this process) | {cpu['median']:.0f} ms median, {cpu['p90']:.0f} ms p90 |",
         f"| recall@10 of the known items | {s['recall_at_10']:.3f} |",
     ]
+    shared = s.get("shared")
+    if shared:
+        lines += [
+            "",
+            "The same questions with the turns booked on Redis (as workers and replicas share them), interleaved:",
+            "",
+            "| measure | this process's book | Redis |",
+            "|---|---:|---:|",
+            f"| wall time, median | {wall['median']:.2f} s | {shared['wall_s']['median']:.2f} s |",
+            f"| wall / minimum, median | {ratio['median']:.2f}× | {shared['ratio']['median']:.2f}× |",
+            f"| CPU of the run, median | {cpu['median']:.0f} ms | {shared['cpu_ms']['median']:.0f} ms |",
+            f"| recall@10 | {s['recall_at_10']:.3f} | {shared['recall_at_10']:.3f} |",
+        ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.research", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="the first ten corpus questions only")
+    parser.add_argument("--shared", action="store_true", help="also book the turns on a Redis (redis-server on PATH)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help="also write the summary here")
     args = parser.parse_args(argv)
     if args.serve:
         serve()
         return 0
-    summary = run(quick=args.quick, say=lambda line: sys.stderr.write(line + "\n"))
+    summary = run(quick=args.quick, shared=args.shared, say=lambda line: sys.stderr.write(line + "\n"))
     if args.json:
         args.json.write_text(json.dumps(summary, indent=1))
     sys.stdout.write(render(summary) + "\n")

@@ -667,7 +667,7 @@ def _make_key(ctx: Context) -> str:
 
 def research_phase(plan: Plan, results: dict[str, Any]) -> None:
     say("\n== research: every source faked at 200 ms latency with its pacing, one standard run per question")
-    results["research"] = research.run(quick=plan.quick, say=say)
+    results["research"] = research.run(quick=plan.quick, shared=True, say=say)
     results["meta"]["load"].append(load_snapshot("after research"))
 
 

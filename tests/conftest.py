@@ -70,3 +70,24 @@ async def connect(era: str) -> AsyncIterator[Callable[[Settings], Any]]:
 async def session(connect: Callable[[Settings], Any], make_settings: Callable[..., Settings]) -> AsyncIterator[Session]:
     async with connect(make_settings()) as opened:
         yield opened
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """With workers (pytest-xdist, ``--dist loadgroup``), the tests that share a fixture wider than
+    one test (a server per module, the Inspector matrix, a built wheel) run on one worker, so that
+    fixture is set up once, not once per worker. The plugins' fixtures (a PostgreSQL per worker)
+    and autouse ones are left out: each worker needs its own anyway. (Marked as each test is
+    collected: xdist reads the groups in its own collection hook.)"""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return
+    autouse = set(info.initialnames) - set(info.argnames)
+    shared = {
+        definition.baseid
+        for name in info.names_closure
+        if name not in autouse
+        for definition in info.name2fixturedefs.get(name, ())[-1:]
+        if definition.scope != "function" and definition.baseid
+    }
+    if shared:
+        item.add_marker(pytest.mark.xdist_group(min(shared, key=len)))

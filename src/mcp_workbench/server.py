@@ -77,6 +77,7 @@ CAPABILITIES: tuple[CapabilitySpec, ...] = (
             prefer=settings.analysis.prefer,
             model=settings.analysis.model,
             request_timeout_s=settings.analysis.request_timeout_s,
+            pacing_storage=settings.research_pacing_storage,
         ),
         research_server.install,
     ),

@@ -283,6 +283,12 @@ class Settings(BaseSettings):
         """The ``[data]`` section as the data capability gets it: with its workspace source."""
         return self.data.with_workspace(self.data_dir)
 
+    @property
+    def research_pacing_storage(self) -> str:
+        """Where research books its turns at the providers: its own setting, else where the rate
+        limits are shared (a deployment that shares one shares the other)."""
+        return self.research.pacing_storage or self.limits.storage
+
 
 class _EnvSource(EnvSettingsSource):
     """``WORKBENCH_*`` variables, where a list may also be written comma-separated

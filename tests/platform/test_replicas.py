@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastmcp import Client
 
-from tests.support.servers import HttpServer, create_key, get
+from tests.support.servers import HttpServer, create_key, get, running
 from tests.support.timeouts import SUBPROCESSES
 from tests.support.waiting import wait_until
 
@@ -28,13 +28,9 @@ def replicas(tmp_path: Path, redis_server, postgres_db_url: str) -> Iterator[lis
     )
     shared_dir = tmp_path / "shared"  # same key store for both, as a shared volume or secret would give
     servers = [HttpServer(["--config", str(config)], shared_dir) for _ in range(2)]
-    for server in servers:
-        server.start()
-    try:
+    with running(servers):
         yield servers
-    finally:
-        for server in servers:
-            assert server.stop()[0] == 0
+    assert [server.proc.returncode for server in servers if server.proc] == [0, 0]
 
 
 def _ready(server: HttpServer) -> tuple[int, dict]:

@@ -19,7 +19,7 @@ from mcp.shared.exceptions import MCPError
 from tests.analysis.example import CONTEXT, TASK
 from tests.analysis.scripted import ScriptedModel
 from tests.support.alternating import Alternating, alternating_client
-from tests.support.servers import HttpServer, create_key
+from tests.support.servers import HttpServer, create_key, running
 
 pytestmark = pytest.mark.anyio
 
@@ -36,13 +36,8 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Htt
         "b": HttpServer([], data, {**env, "WORKBENCH_STATE__KEYS": f"{SHARED},{OTHER}"}),  # rotating: same first key
         "c": HttpServer([], data, {**env, "WORKBENCH_STATE__KEYS": OTHER}),
     }
-    for server in servers.values():
-        server.start()
-    try:
+    with running(servers.values()):
         yield servers
-    finally:
-        for server in servers.values():
-            server.stop()
 
 
 def alternating(first: HttpServer, second: HttpServer, model: ScriptedModel) -> tuple[Client, Alternating]:

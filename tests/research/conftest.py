@@ -4,11 +4,13 @@ tests allow their sites)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
 
+from mcp_workbench.research.pacing import PaceBook
 from mcp_workbench.research.service import ResearchService
 from mcp_workbench.research.settings import ResearchSettings
 from mcp_workbench.web.fetch import Fetcher
@@ -28,9 +30,15 @@ def _http_stack_loaded() -> None:
     anyio.run(fetcher.aclose)
 
 
-@pytest.fixture(scope="session")
+@functools.cache
+def _corpus() -> tuple[Doc, ...]:
+    return tuple(load_documents())
+
+
+@pytest.fixture
 def documents() -> list[Doc]:
-    return load_documents()
+    """The corpus, read once per process."""
+    return list(_corpus())
 
 
 @pytest.fixture
@@ -47,12 +55,17 @@ def providers(documents: list[Doc]) -> Iterator[dict[str, Provider]]:
 async def make_service() -> AsyncIterator[Callable[..., ResearchService]]:
     fetchers: list[Fetcher] = []
 
-    def make(settings: ResearchSettings, **web: Any) -> ResearchService:
+    services: list[ResearchService] = []
+
+    def make(settings: ResearchSettings, *, book: PaceBook | None = None, **web: Any) -> ResearchService:
         web.setdefault("allow_hosts", ["127.0.0.1"])
         fetcher = Fetcher(WebSettings(**web))
         fetchers.append(fetcher)
-        return ResearchService(settings, ApiClient(fetcher))
+        services.append(ResearchService(settings, ApiClient(fetcher), book=book))
+        return services[-1]
 
     yield make
+    for service in services:
+        await service.aclose()
     for fetcher in fetchers:
         await fetcher.aclose()

@@ -19,7 +19,7 @@ from mcp_workbench.research.synthesis import markers
 from tests.research.fakes import Provider, settings_for
 from tests.support.alternating import alternating_client
 from tests.support.config_file import write_config
-from tests.support.servers import HttpServer, create_key
+from tests.support.servers import HttpServer, create_key, running
 from tests.support.session import Session
 
 pytestmark = pytest.mark.anyio
@@ -48,13 +48,8 @@ def replicas(tmp_path: Path, providers: dict[str, Provider]) -> Iterator[dict[st
         "b": HttpServer(args, data, {"WORKBENCH_STATE__KEYS": f"{SHARED},{OTHER}"}),  # rotating: same first key
         "c": HttpServer(args, data, {"WORKBENCH_STATE__KEYS": OTHER}),
     }
-    for server in servers.values():
-        server.start()
-    try:
+    with running(servers.values()):
         yield servers
-    finally:
-        for server in servers.values():
-            server.stop()
 
 
 def _client(server: HttpServer, key: str) -> Client:

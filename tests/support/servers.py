@@ -11,7 +11,8 @@ import sys
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,23 @@ def serving_in_thread(app: Any) -> Iterator[int]:
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+@contextmanager
+def running(servers: Iterable[HttpServer]) -> Iterator[None]:
+    """Every server started at once (their start-ups overlap) for the length of the block, and
+    stopped after it; each one's exit status is then in ``server.proc.returncode``."""
+    servers = list(servers)
+    with ThreadPoolExecutor(len(servers)) as pool:
+        starts = [pool.submit(server.start) for server in servers]
+    try:
+        for start in starts:
+            start.result()
+        yield
+    finally:
+        for server in servers:
+            if server.proc is not None:
+                server.stop()
 
 
 def create_key(data_dir: Path, scopes: str, name: str = "test") -> str:

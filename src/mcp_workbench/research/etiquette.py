@@ -3,9 +3,13 @@
 Each host (scheme, name and port) has a :class:`HostPacer` that lives as long as the service,
 so consecutive runs share it: a request starts only when fewer than ``max_concurrent`` are in
 flight to that host and at least ``min_interval_s`` after the previous start there. A 429 (or a
-503 with ``Retry-After``) blocks the host for the time it asks, for every run. A request whose
+503 with ``Retry-After``) pauses the host for the time it asks, for every run. A request whose
 turn would come after its run's deadline is not sent at all: the source reports ``timeout``
 (or ``rate_limited`` when a Retry-After is the reason) instead of waiting past the budget.
+
+The starts, pauses and places in flight are kept in a :mod:`~mcp_workbench.research.pacing`
+book: this process's own, or one on Redis that every worker and replica shares, so that the
+host sees the etiquette however many processes serve.
 
 Pacing is entered as the :class:`~mcp_workbench.web.port.WebClient` gate, so responses served from the HTTP cache
 cost no turn.
@@ -24,6 +28,7 @@ import anyio
 from mcp_workbench.platform.errors import PermissionDenied, Timeout, TooLarge, WorkbenchError
 from mcp_workbench.platform.retry_after import parse_retry_after
 from mcp_workbench.research.errors import SourceProblem
+from mcp_workbench.research.pacing import MemoryPaceBook, PaceBook
 from mcp_workbench.research.settings import ResearchSettings, SourceSettings
 from mcp_workbench.web.port import ApiResponse, WebClient
 
@@ -69,72 +74,81 @@ class HostRules:
 
 
 class HostPacer:
-    """Turns at one host, shared by every run of the service."""
+    """Turns at one host: this process's own places in flight, and the starts booked in the
+    :class:`~mcp_workbench.research.pacing.PaceBook` that every process serving may share."""
 
-    def __init__(self, origin: str, rules: HostRules) -> None:
+    def __init__(self, origin: str, rules: HostRules, book: PaceBook) -> None:
         self.origin = origin
         self.rules = rules
+        self.book = book
         self._slots = anyio.Semaphore(rules.max_concurrent)
         self._order = anyio.Lock()
-        self._last_start: float | None = None
-        self.blocked_until = 0.0
+        self.paused_until = 0.0
 
-    def block(self, seconds: float) -> None:
-        self.blocked_until = max(self.blocked_until, anyio.current_time() + seconds)
+    @property
+    def spacing_s(self) -> float:
+        """The interval kept between starts, with a margin for the host's own clock: a request that
+        opens a connection reaches it later than one on a kept-alive connection."""
+        interval = self.rules.min_interval_s
+        return interval + max(SAFETY_S, interval * SAFETY_SHARE) if interval > 0 else 0.0
+
+    async def pause(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, anyio.current_time() + seconds)
+        await self.book.pause(self.origin, seconds)
 
     @asynccontextmanager
     async def turn(self, deadline: float) -> AsyncIterator[None]:
-        """Wait for a slot and for the interval, then hold the slot for one exchange."""
+        """Wait for a place in flight and for the booked start, then hold the place for one exchange."""
         with anyio.move_on_after(max(0.0, deadline - anyio.current_time())) as waited:
             await self._slots.acquire()
         if waited.cancelled_caught:
             raise SourceProblem("timeout", f"no turn at {self.origin} before the time budget ran out")
         try:
-            async with self._order:
-                now = anyio.current_time()
-                start = now
-                if self._last_start is not None and self.rules.min_interval_s > 0:
-                    interval = self.rules.min_interval_s
-                    start = max(start, self._last_start + interval + max(SAFETY_S, interval * SAFETY_SHARE))
-                if self.blocked_until > start:
-                    start = self.blocked_until
-                    if start > deadline:
+            left = deadline - anyio.current_time()
+            async with self.book.in_flight(self.origin, self.rules.max_concurrent, left) as placed:
+                if not placed:
+                    raise SourceProblem("timeout", f"no turn at {self.origin} before the time budget ran out")
+                async with self._order:
+                    slot = await self.book.reserve(self.origin, self.spacing_s, deadline - anyio.current_time())
+                    if slot.refused == "rate_limited":
                         raise SourceProblem(
                             "rate_limited",
                             f"{self.origin} asked for a pause (Retry-After) that ends "
-                            f"{start - now:.0f} s from now, after this run's time budget",
-                            retry_after_s=start - now,
+                            f"{slot.wait_s:.0f} s from now, after this run's time budget",
+                            retry_after_s=slot.wait_s,
                         )
-                if start > deadline:
-                    raise SourceProblem(
-                        "timeout",
-                        f"the next turn at {self.origin} (one request every {self.rules.min_interval_s:g} s) "
-                        "comes after the time budget",
-                    )
-                if start > now:
-                    await anyio.sleep(start - now)
-                self._last_start = anyio.current_time()
-            yield
+                    if slot.refused is not None:
+                        raise SourceProblem(
+                            "timeout",
+                            f"the next turn at {self.origin} (one request every {self.rules.min_interval_s:g} s) "
+                            "comes after the time budget",
+                        )
+                    if slot.wait_s > 0:
+                        await anyio.sleep(slot.wait_s)
+                yield
         finally:
             self._slots.release()
 
 
 class PoliteHttp:
-    """The one HTTP client of the research sources: identifying, paced, and patient with 429s."""
+    """The one HTTP client of the research sources: identifying, paced, and patient with 429s.
 
-    def __init__(self, http: WebClient, settings: ResearchSettings) -> None:
+    ``book`` is where the turns are booked; by default this process's own."""
+
+    def __init__(self, http: WebClient, settings: ResearchSettings, book: PaceBook | None = None) -> None:
         self._http = http
         self.settings = settings
+        self.book = book if book is not None else MemoryPaceBook()
         self._pacers: dict[str, HostPacer] = {}
 
     def pacer(self, origin: str, rules: HostRules) -> HostPacer:
         pacer = self._pacers.get(origin)
         if pacer is None:
-            pacer = self._pacers[origin] = HostPacer(origin, rules)
+            pacer = self._pacers[origin] = HostPacer(origin, rules, self.book)
         elif pacer.rules != rules and pacer.rules.stricter(rules) != pacer.rules:
-            # Two sources on one host: the host's stricter rules win from now on.
-            fresh = HostPacer(origin, pacer.rules.stricter(rules))
-            fresh.blocked_until, fresh._last_start = pacer.blocked_until, pacer._last_start
+            # Two sources on one host: the host's stricter rules win from now on (the book keeps its turns).
+            fresh = HostPacer(origin, pacer.rules.stricter(rules), self.book)
+            fresh.paused_until = pacer.paused_until
             pacer = self._pacers[origin] = fresh
         return pacer
 
@@ -171,9 +185,9 @@ class PoliteHttp:
                 raise _problem(origin, exc, self.settings.max_response_bytes) from None
             if response.status == 429 or (response.status == 503 and "retry-after" in response.headers):
                 wait = parse_retry_after(response.headers.get("retry-after"), cap_s=MAX_RETRY_AFTER_S)
-                pacer.block(DEFAULT_RETRY_AFTER_S if wait is None else wait)
+                await pacer.pause(DEFAULT_RETRY_AFTER_S if wait is None else wait)
                 log.info("research source rate limited", extra={"origin": origin, "retry_after_s": wait})
-                if attempt == 1 and pacer.blocked_until < deadline - 0.2:
+                if attempt == 1 and pacer.paused_until < deadline - 0.2:
                     continue  # the next turn waits out the pause
                 said = f"Retry-After {wait:g} s" if wait is not None else "no Retry-After"
                 raise SourceProblem(

@@ -60,13 +60,15 @@ BRIEF_PROMPT = """Research this question and report what the evidence says: {que
 @dataclass(frozen=True)
 class ResearchSection:
     """What the research capability is installed with: its ``[research]`` section, and what it
-    shares with the rest of the server (sealing keys, the model the operator configured)."""
+    shares with the rest of the server (sealing keys, the model the operator configured, where
+    the turns at the providers are booked)."""
 
     research: ResearchSettings
     state: StateSettings
     prefer: Any = "client"
     model: ModelEndpointSettings | None = None
     request_timeout_s: float = 120.0
+    pacing_storage: str = "memory://"
 
 
 class ResearchCapability(Capability):
@@ -86,13 +88,16 @@ class ResearchCapability(Capability):
         self.service: Lazy[ResearchService] = Lazy(self._open)
 
     def _open(self) -> ResearchService:
+        from mcp_workbench.research.pacing import open_pace_book
         from mcp_workbench.research.service import ResearchService
 
         client = self.services.for_caller(_BUILDER).get(WebClient) if self.services.offered(WebClient) else None
-        return ResearchService(self.section.research, client)
+        return ResearchService(self.section.research, client, book=open_pace_book(self.section.pacing_storage))
 
     async def aclose(self) -> None:
         await self.bridge.aclose()
+        if (service := self.service.built) is not None:
+            await service.aclose()
 
     async def handle(self, args: ResearchArgs) -> Answer | ToolResult:
         from mcp_workbench.research import local, modelsteps

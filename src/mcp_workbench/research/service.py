@@ -38,6 +38,7 @@ from mcp_workbench.research.models import (
     SourceStatus,
     SubQuery,
 )
+from mcp_workbench.research.pacing import MemoryPaceBook, PaceBook
 from mcp_workbench.research.plan import Planner, plan_with
 from mcp_workbench.research.progress import Reporter
 from mcp_workbench.research.rank import Ranked, rank
@@ -97,11 +98,21 @@ class ResearchService:
     name = "research"
 
     def __init__(
-        self, settings: ResearchSettings, http: WebClient | None, *, sources: Mapping[str, Source] | None = None
+        self,
+        settings: ResearchSettings,
+        http: WebClient | None,
+        *,
+        sources: Mapping[str, Source] | None = None,
+        book: PaceBook | None = None,
     ) -> None:
         self.settings = settings
-        self.http = PoliteHttp(http, settings) if http is not None else None
+        self.book = book if book is not None else MemoryPaceBook()
+        self.http = PoliteHttp(http, settings, self.book) if http is not None else None
         self.sources: dict[str, Source] = dict(public_sources() if sources is None else sources)
+
+    async def aclose(self) -> None:
+        """Let go of the pace book's connection (the web client belongs to the web capability)."""
+        await self.book.aclose()
 
     def source_names(self, local: Sequence[Source] = ()) -> list[str]:
         """Names a request may list: the public sources and the given local ones."""

@@ -138,6 +138,12 @@ class ResearchSettings(BaseModel):
         default=48_000, ge=4_000, le=1_000_000, description="Cap on a continuation's JSON before it is sealed."
     )
     depths: dict[Depth, DepthPreset] = Field(default_factory=dict, description="Presets of quick/standard/deep.")
+    pacing_storage: str | None = Field(
+        default=None,
+        description="Where the turns at each provider are booked: memory:// (this process) or redis://HOST:PORT/DB "
+        "(shared by every worker and replica, so together they keep each provider's etiquette). "
+        "Unset: the same as [limits] storage.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -175,6 +181,16 @@ class ResearchSettings(BaseModel):
             text = f"mailto:{text}"
         if not (re.match(r"^mailto:[^@\s]+@[^@\s]+$", text) or re.match(r"^https?://\S+$", text)):
             raise ValueError(f"{value!r} is neither an e-mail address, a mailto: nor an http(s) URL")
+        return text
+
+    @field_validator("pacing_storage")
+    @classmethod
+    def _pacing_storage(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        text = value.strip()
+        if text.split("://", 1)[0] not in {"memory", "redis", "rediss"} or "://" not in text:
+            raise ValueError(f"unsupported storage {value!r}; allowed: memory://, redis://HOST:PORT/DB")
         return text
 
     @field_validator("feeds")

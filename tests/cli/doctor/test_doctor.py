@@ -11,6 +11,7 @@ import pytest
 
 from mcp_workbench.cli.doctor import checks, parser
 from tests.cli.doctor.report import SLOW_MACHINE, Report, write_config
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -121,6 +122,52 @@ class TestRedis:
     def test_memory_storage_needs_no_redis(self, doctor: Callable[..., Report]) -> None:
         report = doctor("--check", "redis")
         assert report.code == 0 and "not used" in report.lines("redis")[0]
+
+
+class TestResearchPacing:
+    def test_one_process_books_in_memory(self, doctor: Callable[..., Report]) -> None:
+        report = doctor("--check", "research-pacing")
+        assert (
+            report.code == 0 and "in this process's memory (fine for one process)" in report.lines("research-pacing")[0]
+        )
+
+    def test_workers_booking_in_memory_are_warned_with_the_setting_that_shares(
+        self, doctor: Callable[..., Report], tmp_path: Path
+    ) -> None:
+        config = write_config(tmp_path / "config.toml", 'transport = "http"\n[http]\nworkers = 3\n')
+        report = doctor("--config", str(config), "--check", "research-pacing")
+        [line, fix] = report.lines("research-pacing")
+        assert report.code == 0 and line.startswith("! research-pacing") and "each of 3 workers" in line
+        assert "arXiv" in line and '[limits] storage (or [research] pacing_storage) = "redis://' in fix
+
+    def test_the_limits_redis_is_the_book_and_must_answer(
+        self, doctor: Callable[..., Report], tmp_path: Path, redis_server
+    ) -> None:
+        config = write_config(
+            tmp_path / "config.toml",
+            f'transport = "http"\n[http]\nworkers = 2\n[limits]\nstorage = "{redis_server.url}"\n',
+        )
+        up = doctor("--config", str(config), "--check", "research-pacing")
+        assert up.code == 0
+        assert up.lines("research-pacing") == [
+            f"✔ research-pacing  turns at the providers are booked on {redis_server.url}, shared by every process"
+        ]
+        redis_server.stop()
+        down = doctor("--config", str(config), "--check", "research-pacing")
+        [line, fix] = down.lines("research-pacing")
+        assert down.code == 1 and line.startswith(f"✘ research-pacing  {redis_server.url} ([limits] storage)")
+        assert "each process paces the providers on its own" in line and "correct [limits] storage" in fix
+
+    def test_its_own_setting_wins_and_is_named(self, doctor: Callable[..., Report], tmp_path: Path) -> None:
+        gone = f"redis://127.0.0.1:{free_port()}/0"
+        config = write_config(tmp_path / "config.toml", f'[research]\npacing_storage = "{gone}"\n')
+        report = doctor("--config", str(config), "--check", "research-pacing")
+        assert report.code == 1 and "([research] pacing_storage) does not answer" in report.lines("research-pacing")[0]
+
+    def test_without_research_there_is_nothing_to_book(self, doctor: Callable[..., Report], tmp_path: Path) -> None:
+        config = write_config(tmp_path / "config.toml", 'tools = ["data"]\n[http]\nworkers = 3\n')
+        report = doctor("--config", str(config), "--transport", "http", "--check", "research-pacing")
+        assert report.code == 0 and report.lines("research-pacing") == ["✔ research-pacing  research is not served"]
 
 
 class TestEgress:

@@ -11,7 +11,8 @@ what it finds.
 - :mod:`.stdio` — a handshake in both protocol eras, nothing but protocol on stdout, the tool
   count against client budgets;
 - :mod:`.clients` — each client entry starts an existing launcher of this version;
-- :mod:`.http` — auth, sealing keys (with a fingerprint to compare replicas), Redis, the port;
+- :mod:`.http` — auth, sealing keys (with a fingerprint to compare replicas), Redis, research's
+  pacing store, the port;
 - :mod:`.checks` — the registry: names, order, running them;
 - :mod:`.command` / :mod:`.parser` — the argparse side.
 """

@@ -25,6 +25,7 @@ CHECKS: dict[str, Check] = {
     "http-auth": http.http_auth,
     "sealing-keys": http.sealing_keys,
     "redis": http.redis,
+    "research-pacing": http.research_pacing,
     "port": http.port,
 }
 

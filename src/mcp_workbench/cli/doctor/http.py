@@ -1,8 +1,10 @@
 """An HTTP deployment: auth, the keys that seal multi-round call state (with a fingerprint to
-compare replicas), the Redis that shares rate limits, and the port.
+compare replicas), the Redis that shares rate limits and research's turns at the providers,
+and the port.
 
 These run when the transport is HTTP (the configuration's, or ``doctor --transport http``);
-Redis whenever ``[limits] storage`` names it, since stdio servers count limits there too.
+Redis whenever ``[limits] storage`` or ``[research] pacing_storage`` names it, since stdio
+servers count limits and book turns there too.
 """
 
 from __future__ import annotations
@@ -193,7 +195,7 @@ async def redis(ctx: Context) -> list[Finding]:
         return [skip("redis", NOT_LOADED)]
     limits = ctx.settings.limits
     http = ctx.settings.http
-    if not limits.storage.startswith(("redis://", "rediss://")):
+    if not _on_redis(limits.storage):
         if ctx.http and http.workers > 1:
             return [
                 warn(
@@ -203,14 +205,9 @@ async def redis(ctx: Context) -> list[Finding]:
                 )
             ]
         return [ok("redis", "not used: rate limits are counted in this process's memory")]
-    import redis.asyncio as aioredis
-    from redis.exceptions import RedisError
-
     shown = _shown(limits.storage)
-    client = aioredis.from_url(limits.storage, socket_connect_timeout=3, socket_timeout=3)
-    try:
-        await client.ping()
-    except (RedisError, OSError) as exc:
+    problem = await _redis_problem(limits.storage)
+    if problem is not None:
         meanwhile = (
             "calls are served without rate limits"
             if limits.on_storage_error == "open"
@@ -219,14 +216,80 @@ async def redis(ctx: Context) -> list[Finding]:
         return [
             fail(
                 "redis",
-                f"{shown} does not answer ({type(exc).__name__}: {exc}); meanwhile {meanwhile}",
+                f"{shown} does not answer ({problem}); meanwhile {meanwhile}",
                 "start Redis there, or correct [limits] storage",
             )
         ]
+    return [ok("redis", f"{shown} answers", details={"storage": shown})]
+
+
+async def research_pacing(ctx: Context) -> list[Finding]:
+    """Whether the processes that serve book their turns at the providers in one place: each
+    provider's etiquette is what the provider sees from all of them together."""
+    if ctx.settings is None:
+        return [skip("research-pacing", NOT_LOADED)]
+    settings = ctx.settings
+    if "research" not in settings.tools:
+        return [ok("research-pacing", "research is not served")]
+    storage = settings.research_pacing_storage
+    setting = "[research] pacing_storage" if settings.research.pacing_storage else "[limits] storage"
+    if _on_redis(storage):
+        shown = _shown(storage)
+        problem = await _redis_problem(storage)
+        if problem is not None:
+            return [
+                fail(
+                    "research-pacing",
+                    f"{shown} ({setting}) does not answer ({problem}); meanwhile each process paces the "
+                    "providers on its own, so together they ask more often than the providers allow",
+                    f"start Redis there, or correct {setting}",
+                )
+            ]
+        return [ok("research-pacing", f"turns at the providers are booked on {shown}, shared by every process")]
+    processes = _processes(ctx)
+    if processes is not None:
+        return [
+            warn(
+                "research-pacing",
+                f"turns at the providers are booked in memory, separately by {processes}, so together they ask "
+                "arXiv, GDELT, Crossref and Wikipedia more often than each one's etiquette allows",
+                'set [limits] storage (or [research] pacing_storage) = "redis://HOST:6379/0" so every process '
+                "books its turns there",
+            )
+        ]
+    return [ok("research-pacing", "turns at the providers are booked in this process's memory (fine for one process)")]
+
+
+def _processes(ctx: Context) -> str | None:
+    """Who serves besides this process, as the report says it; None for one process alone."""
+    if not ctx.http or ctx.settings is None:
+        return None
+    http = ctx.settings.http
+    if http.workers > 1:
+        return f"each of {http.workers} workers"
+    if http.stateless:
+        return "each replica (stateless HTTP is served by several)"
+    return None
+
+
+def _on_redis(storage: str) -> bool:
+    return storage.startswith(("redis://", "rediss://"))
+
+
+async def _redis_problem(url: str) -> str | None:
+    """Why Redis at ``url`` does not answer a PING, or None when it does."""
+    import redis.asyncio as aioredis
+    from redis.exceptions import RedisError
+
+    client = aioredis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        await client.ping()
+    except (RedisError, OSError) as exc:
+        return f"{type(exc).__name__}: {exc}"
     finally:
         with contextlib.suppress(RedisError, OSError):
             await client.aclose()
-    return [ok("redis", f"{shown} answers", details={"storage": shown})]
+    return None
 
 
 def _bind_problem(host: str, port: int) -> OSError | None:

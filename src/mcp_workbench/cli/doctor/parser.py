@@ -23,6 +23,7 @@ CHECK_NAMES = (
     "http-auth",
     "sealing-keys",
     "redis",
+    "research-pacing",
     "port",
 )
 DEFAULT_TIMEOUT_S = 30.0
