@@ -190,13 +190,12 @@ class ResearchResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ResearchResult:
         """A result this server made (``to_dict()``), back from sealed state."""
-        fields = dict(data)
         return cls(
             **{
-                **fields,
-                "evidence": [EvidenceItem(**item) for item in fields["evidence"]],
-                "sources": [SourceReport(**report) for report in fields["sources"]],
-                "validation": Validation(**fields["validation"]),
+                **data,
+                "evidence": [EvidenceItem(**item) for item in data["evidence"]],
+                "sources": [SourceReport(**report) for report in data["sources"]],
+                "validation": Validation(**data["validation"]),
             }
         )
 
