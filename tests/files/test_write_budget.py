@@ -11,6 +11,7 @@ point is what refuses it. The budget is landed by the server's commit seam
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from collections.abc import AsyncIterator, Callable
@@ -118,6 +119,32 @@ async def test_a_budget_landing_at_each_stage_of_a_write_answers_timeout_and_kee
     assert {k: v for k, v in fingerprint(world).items() if "/reference" not in k} == {
         k: v for k, v in before.items() if "/reference" not in k
     }
+
+
+async def test_a_write_after_a_timeout_waits_until_the_abandoned_one_has_undone_what_it_began(
+    settings: Settings, world: World
+) -> None:
+    """The TIMEOUT is answered at once, while the write's thread is still held at its commit point;
+    once let go it is refused there and removes the directory it made. A write that comes in
+    between must wait for that, not run beside it."""
+    release = asyncio.Event()
+    budget = BudgetAt(BEFORE, until=release)
+    untouched = contents(world.root)
+    async with server(settings, budget, "legacy") as session:
+        await session.error("files_write", "TIMEOUT", root="root", **OPERATIONS["write a new file"])
+        with anyio.fail_after(30):
+            await budget.decided.wait()
+        done: list[dict[str, Any]] = []
+
+        async def next_write() -> None:
+            done.append(await session.ok("files_write", root="root", operation="mkdir", path="probe"))
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(next_write)
+            await anyio.sleep(0.5)  # an mkdir that did not wait would be answered long before
+            assert done == [], "a write ran while the abandoned one's thread was still at work"
+            release.set()
+    assert len(done) == 1 and contents(world.root) == {**untouched, "probe": "dir"}
 
 
 @pytest.mark.parametrize("stage", [BEFORE, DURING])

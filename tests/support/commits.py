@@ -11,7 +11,8 @@ events is fixed and no test waits on a clock.
 - ``committed``: it ends after the commit, before the answer: the real result.
 
 With ``expire=False`` it only holds the write at the stage until the budget decides, so a
-budget from the settings (or the client's cancellation) is what ends the call.
+budget from the settings (or the client's cancellation) is what ends the call. With ``until``
+it holds the write there until the test sets that event instead.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ STAGES = [BEFORE, DURING, AFTER]
 
 
 class BudgetAt:
-    def __init__(self, stage: Stage, *, expire: bool = True) -> None:
+    def __init__(self, stage: Stage, *, expire: bool = True, until: asyncio.Event | None = None) -> None:
         self.stage = stage
         self.expire = expire
+        self.until = until
         self.seen: list[Stage] = []
         self.held = asyncio.Event()
         self.decided = asyncio.Event()
@@ -48,4 +50,4 @@ class BudgetAt:
             self.held.set()
             if self.expire:
                 budget.expire()
-            await self.decided.wait()
+            await (self.until or self.decided).wait()

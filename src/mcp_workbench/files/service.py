@@ -7,6 +7,7 @@ content searches in a killable child process. Writes are serialised within the p
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import os
@@ -59,6 +60,22 @@ class FileContent:
 async def blocking(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run file-system work in a worker thread so the event loop never waits on a disk."""
     return await anyio.to_thread.run_sync(functools.partial(function, *args, **kwargs))
+
+
+async def _to_the_end(work: Callable[[], T]) -> T:
+    """``work`` in a worker thread; returns (or raises) only once the thread has returned, even if
+    this task is cancelled meanwhile. A plain ``to_thread`` wait ends at once on a task's
+    cancellation while its thread runs on."""
+    running = asyncio.get_running_loop().create_task(blocking(work))
+    try:
+        return await asyncio.shield(running)
+    except BaseException:
+        if not running.done():
+            with anyio.CancelScope(shield=True):
+                await asyncio.wait({running})
+        if not running.cancelled():
+            running.exception()  # retrieved: the caller's own cancellation is what propagates
+        raise
 
 
 class FilesService:
@@ -206,10 +223,13 @@ class FilesService:
     # --- files_write --------------------------------------------------------------------------
 
     async def _serialised(self, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """One write at a time, and the next one only once this one's thread is done: a call
+        that stops waiting (a TIMEOUT before its commit point) leaves a thread that cannot be
+        stopped and is still undoing what it began, so the lock stays held until it returns."""
         if self._write_lock is None:
             self._write_lock = anyio.Lock()
         async with self._write_lock:
-            return await blocking(work)
+            return await _to_the_end(work)
 
     async def write(self, args: WriteArgs) -> dict[str, Any]:
         def work() -> dict[str, Any]:
