@@ -193,10 +193,9 @@ class LimitsSettings(Section):
     @field_validator("storage")
     @classmethod
     def _known_storage(cls, storage: str) -> str:
-        scheme = storage.split("://", 1)[0]
-        if scheme not in {"memory", "redis", "rediss"}:
-            raise ValueError(f"unsupported storage {scheme!r}; allowed: memory://, redis://HOST:PORT/DB")
-        return storage
+        from mcp_workbench.platform.limits import known_storage
+
+        return known_storage(storage)
 
 
 def _valid_limit(value: str) -> str:

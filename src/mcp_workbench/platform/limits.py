@@ -68,6 +68,19 @@ def parse_rates(text: str) -> list[Rate]:
     return rates
 
 
+def known_storage(storage: str) -> str:
+    """``storage`` if it names a store the server can share state in; else ValueError saying which."""
+    scheme, found, _ = storage.partition("://")
+    if not found or scheme not in {"memory", "redis", "rediss"}:
+        raise ValueError(f"unsupported storage {storage!r}; allowed: memory://, redis://HOST:PORT/DB")
+    return storage
+
+
+def is_shared(storage: str) -> bool:
+    """Whether ``storage`` is shared by processes (Redis), not one process's memory."""
+    return storage.startswith(("redis://", "rediss://"))
+
+
 def storage_uri(configured: str) -> tuple[str, dict[str, Any]]:
     """Our config's ``redis://`` as the `limits` library's async URI and options."""
     scheme, rest = configured.split("://", 1)
@@ -155,7 +168,7 @@ class RateLimiter:
         self._costs = costs
         self._fail_open = fail_open
         self._on_reject = on_reject or (lambda _tool: None)
-        self.shared = not storage.startswith("memory://")
+        self.shared = is_shared(storage)
         self._memory = MemoryWindows(clock)
         self.storage: Storage | None = None
         if self.shared:

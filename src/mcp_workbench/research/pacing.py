@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import anyio
 
+from mcp_workbench.platform.limits import is_shared
+
 if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.commands.core import AsyncScript
@@ -148,6 +150,12 @@ return 1
 """
 
 
+# KEYS[1] leases; ARGV token.
+_RELEASE = "return redis.call('ZREM', KEYS[1], ARGV[1])"
+
+_REFUSALS: dict[int, Refusal | None] = {0: None, 1: "timeout", 2: "rate_limited"}
+
+
 class RedisPaceBook:
     """The book every process shares, on Redis; this process's own book while Redis is away.
 
@@ -173,8 +181,7 @@ class RedisPaceBook:
         if answer is None:
             return self.fallback.reserve_now(origin, spacing_s, max_wait_s)
         refusal, wait_ms = answer
-        refused: dict[int, Refusal | None] = {0: None, 1: "timeout", 2: "rate_limited"}
-        return Slot(int(wait_ms) / 1000, refused[int(refusal)])
+        return Slot(int(wait_ms) / 1000, _REFUSALS[int(refusal)])
 
     async def pause(self, origin: str, seconds: float) -> None:
         self.fallback.pause_now(origin, seconds)  # this process's own turns keep it if Redis goes away
@@ -197,20 +204,17 @@ class RedisPaceBook:
             yield True
         finally:
             with anyio.CancelScope(shield=True):
-                await self._run(None, [key], [token], origin)
+                await self._run(_RELEASE, [key], [token], origin)
 
-    async def _run(self, script: str | None, keys: list[str], args: list[int | str], origin: str) -> Any:
-        """The script's answer (``None`` releases a lease), or None when Redis does not answer."""
+    async def _run(self, script: str, keys: list[str], args: list[int | str], origin: str) -> Any:
+        """The script's answer, or None when Redis does not answer."""
         if time.monotonic() < self._away_until:
             return None
         from redis.exceptions import RedisError
 
         try:
-            client = self._connected()
-            if script is None:
-                return await client.zrem(keys[0], *args)
             if script not in self._scripts:
-                self._scripts[script] = client.register_script(script)
+                self._scripts[script] = self._connected().register_script(script)
             return await self._scripts[script](keys, args)
         except (RedisError, OSError) as exc:
             self._away_until = time.monotonic() + self.RETRY_S
@@ -246,7 +250,7 @@ class RedisPaceBook:
 
 def open_pace_book(storage: str) -> PaceBook:
     """The book for ``storage``: ``memory://`` or ``redis://HOST:PORT/DB`` (``rediss://`` too)."""
-    if storage.startswith(("redis://", "rediss://")):
+    if is_shared(storage):
         return RedisPaceBook(storage)
     return MemoryPaceBook()
 

@@ -188,10 +188,9 @@ class ResearchSettings(BaseModel):
     def _pacing_storage(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
-        text = value.strip()
-        if text.split("://", 1)[0] not in {"memory", "redis", "rediss"} or "://" not in text:
-            raise ValueError(f"unsupported storage {value!r}; allowed: memory://, redis://HOST:PORT/DB")
-        return text
+        from mcp_workbench.platform.limits import known_storage
+
+        return known_storage(value.strip())
 
     @field_validator("feeds")
     @classmethod

@@ -24,6 +24,7 @@ from pydantic import SecretBytes, SecretStr
 from mcp_workbench.cli.doctor.context import Context
 from mcp_workbench.cli.doctor.report import Finding, fail, ok, skip, warn
 from mcp_workbench.platform.keys import KeyStore
+from mcp_workbench.platform.limits import is_shared
 from mcp_workbench.settings import is_loopback_host
 
 MIN_KEY_BYTES = 32
@@ -195,7 +196,7 @@ async def redis(ctx: Context) -> list[Finding]:
         return [skip("redis", NOT_LOADED)]
     limits = ctx.settings.limits
     http = ctx.settings.http
-    if not _on_redis(limits.storage):
+    if not is_shared(limits.storage):
         if ctx.http and http.workers > 1:
             return [
                 warn(
@@ -233,7 +234,7 @@ async def research_pacing(ctx: Context) -> list[Finding]:
         return [ok("research-pacing", "research is not served")]
     storage = settings.research_pacing_storage
     setting = "[research] pacing_storage" if settings.research.pacing_storage else "[limits] storage"
-    if _on_redis(storage):
+    if is_shared(storage):
         shown = _shown(storage)
         problem = await _redis_problem(storage)
         if problem is not None:
@@ -270,10 +271,6 @@ def _processes(ctx: Context) -> str | None:
     if http.stateless:
         return "each replica (stateless HTTP is served by several)"
     return None
-
-
-def _on_redis(storage: str) -> bool:
-    return storage.startswith(("redis://", "rediss://"))
 
 
 async def _redis_problem(url: str) -> str | None:
