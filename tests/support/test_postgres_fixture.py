@@ -46,8 +46,11 @@ async def test_connects_and_creates_a_table(postgres_url: str) -> None:
 
 
 _fixture_databases: list[str] = []
+# the second reads what the first saw: one worker runs both, in order
+_IN_ORDER = pytest.mark.xdist_group("per-test-database")
 
 
+@_IN_ORDER
 async def test_per_test_database_is_fresh(postgres_db_url: str, postgres_server: PostgresServer) -> None:
     name = urlsplit(postgres_db_url).path.lstrip("/")
     assert name.startswith("wb_")
@@ -63,6 +66,7 @@ async def test_per_test_database_is_fresh(postgres_db_url: str, postgres_server:
     assert name in postgres_server.psql("SELECT datname FROM pg_database").split()
 
 
+@_IN_ORDER
 def test_per_test_database_was_dropped(postgres_server: PostgresServer) -> None:
     if not _fixture_databases:
         pytest.skip("runs after test_per_test_database_is_fresh")
